@@ -1,0 +1,145 @@
+// Package config loads srvctl's configuration: one YAML file, with the
+// scalar settings overridable by SRVCTL_* environment variables and the
+// logging settings by command-line flags. It checks every value, reads the
+// TSIG secrets the file names, and produces plain typed structs; the desired
+// state of each zone comes from [Config.Desired].
+//
+// A config that has problems is reported whole: [Load] returns an [*Error]
+// that lists every problem, each naming its key the way the YAML spells it
+// (hosts[1].port, zones[2].overrides[0].host).
+//
+// Secrets never leave the package in printable form: a [Secret] formats,
+// and marshals to JSON, text and YAML, as "[redacted]".
+package config
+
+import (
+	"time"
+
+	"github.com/srvctl/srvctl/zones"
+)
+
+// Defaults of the settings a config file may leave out.
+const (
+	DefaultPath        = "/etc/srvctl/srvctl.yaml" // the config file when neither LoadOptions.Path nor SRVCTL_CONFIG names one
+	DefaultTTL         = 3600                      // seconds
+	DefaultTimeout     = 5 * time.Second           // per DNS exchange
+	DefaultConcurrency = 16                        // zones in flight
+	DefaultLogLevel    = "info"
+	DefaultPort        = 1688 // the KMS port
+	DefaultServerPort  = 53   // the port of a zone's server
+	DefaultAlgorithm   = "hmac-sha256"
+	DefaultBackend     = "rfc2136"
+)
+
+// Limits of the numeric settings.
+const (
+	MaxTTL         = 2147483647 // RFC 2181 section 8
+	MaxConcurrency = 1024
+)
+
+// Config is a loaded, valid configuration. Names in it are canonical (lower
+// case, trailing dot) and every reference between its parts (a zone's key,
+// hosts and overrides) resolves.
+type Config struct {
+	Path        string        // the file loaded, as it was named
+	Service     string        // owner-name prefix of the SRV RRset, e.g. "_vlmcs._tcp"
+	TTL         uint32        // TTL of published records, 0 to MaxTTL
+	Prune       zones.Prune   // which records that are not desired apply deletes
+	Timeout     time.Duration // per DNS exchange, > 0
+	Concurrency int           // zones in flight, 1 to MaxConcurrency
+	LogLevel    string        // debug, info, warn or error
+	LogFormat   string        // console, json, or "" for the CLI to choose
+	Hosts       []Host        // the KMS hosts, in config order; at least one
+	Keys        []Key         // the TSIG keys, in config order
+	Zones       []Zone        // the zones to publish in, in config order; at least one
+}
+
+// Host is a KMS host: the target of one SRV record per zone.
+type Host struct {
+	Name     string // canonical FQDN
+	Port     uint16 // 1 to 65535, default DefaultPort
+	Priority uint16 // default 0
+	Weight   uint16 // default 0
+}
+
+// Key is a TSIG key, referred to by name from zones.
+type Key struct {
+	Name       string // canonical: TSIG key names are domain names
+	Algorithm  string // hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512
+	SecretFile string // absolute path of the file holding the secret
+	Secret     Secret // the base64 secret; empty when loaded with LoadOptions.NoSecrets
+}
+
+// Zone is a zone to publish the SRV records in.
+type Zone struct {
+	Name      string     // canonical zone name
+	Backend   string     // "rfc2136"
+	Server    string     // the zone's primary as host:port; an IPv6 address is bracketed, e.g. [2001:db8::53]:53
+	Key       string     // canonical name of one of Config.Keys
+	Hosts     []string   // canonical names of the hosts published here; empty means all hosts
+	Overrides []Override // per-zone priority and weight of some hosts
+}
+
+// Override changes the priority or weight of one host in one zone, like the
+// "domain,priority,weight" entries of DnsDomainPublishList.
+type Override struct {
+	Host     string  // canonical name of one of Config.Hosts
+	Priority *uint16 // nil: the host's own priority
+	Weight   *uint16 // nil: the host's own weight
+}
+
+// Desired returns the desired state of every zone, in config order: one
+// record per host published in the zone (the zone's hosts, or all hosts),
+// with the zone's overrides applied and the config's TTL, sorted with
+// zones.Sort.
+func (c *Config) Desired() []zones.Zone {
+	hosts := make(map[string]Host, len(c.Hosts))
+	all := make([]string, 0, len(c.Hosts))
+	for _, h := range c.Hosts {
+		hosts[h.Name] = h
+		all = append(all, h.Name)
+	}
+	out := make([]zones.Zone, 0, len(c.Zones))
+	for _, z := range c.Zones {
+		names := z.Hosts
+		if len(names) == 0 {
+			names = all
+		}
+		records := make([]zones.Record, 0, len(names))
+		for _, n := range names {
+			h := hosts[n]
+			r := zones.Record{Target: h.Name, Port: h.Port, Priority: h.Priority, Weight: h.Weight, TTL: c.TTL}
+			for _, o := range z.Overrides {
+				if o.Host != h.Name {
+					continue
+				}
+				if o.Priority != nil {
+					r.Priority = *o.Priority
+				}
+				if o.Weight != nil {
+					r.Weight = *o.Weight
+				}
+			}
+			records = append(records, r)
+		}
+		out = append(out, zones.Zone{
+			Name:    z.Name,
+			Service: c.Service,
+			Backend: z.Backend,
+			Server:  z.Server,
+			Desired: zones.Sort(records),
+		})
+	}
+	return out
+}
+
+// Key returns the key called name; name need not be canonical.
+func (c *Config) Key(name string) (Key, bool) {
+	name = zones.Canonical(name)
+	for _, k := range c.Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
