@@ -225,3 +225,14 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("Summarize (-want +got):\n%s", diff)
 	}
 }
+
+func BenchmarkDiff(b *testing.B) {
+	desired := []Record{kms1, kms2, rec("kms3.corp.example.com.", 1688, 20, 0, 3600),
+		rec("kms4.corp.example.com.", 1688, 20, 10, 3600), rec("kms5.corp.example.com.", 1688, 30, 0, 3600)}
+	current := []Record{rec("kms1.corp.example.com.", 1688, 0, 50, 3600), kms2, old}
+	z := zone(desired...)
+	b.ReportAllocs()
+	for b.Loop() {
+		Diff(z, current, PruneAll)
+	}
+}
