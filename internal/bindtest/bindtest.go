@@ -75,6 +75,9 @@ type Options struct {
 	// Static zones are served without update-policy or allow-update:
 	// every update to them is refused.
 	Static []string
+	// Options are extra statements for named's options block, e.g.
+	// "minimal-responses yes;", to play servers configured otherwise.
+	Options []string
 }
 
 // Server is a running named. Its methods may be called concurrently.

@@ -47,6 +47,7 @@ type layout struct {
 	keys      []string            // key names without trailing dot
 	algorithm string
 	policy    string
+	options   []string
 }
 
 // newLayout validates opts and fills in the defaults.
@@ -58,6 +59,7 @@ func newLayout(opts Options, dir string) (*layout, error) {
 		keys:      opts.Keys,
 		algorithm: strings.ToLower(opts.Algorithm),
 		policy:    opts.Policy,
+		options:   opts.Options,
 	}
 	if len(l.keys) == 0 {
 		l.keys = []string{DefaultKey}
@@ -227,9 +229,9 @@ func (l *layout) writeConf(port int) error {
 	tcp-listen-queue 256;
 	tcp-clients 1000;
 	transfers-out 256;
-};
+%s};
 controls { };
-`, l.dir, filepath.Join(l.dir, "named.pid"), filepath.Join(l.dir, "session.key"), l.dir, port)
+`, l.dir, filepath.Join(l.dir, "named.pid"), filepath.Join(l.dir, "session.key"), l.dir, port, extraOptions(l.options))
 	for _, z := range l.dynamic {
 		fmt.Fprintf(&b, "zone %q {\n\ttype primary;\n\tfile %q;\n\tupdate-policy {\n", z, l.zoneFile(z))
 		// A template without {key} (a grant for one named key) gives the
@@ -250,4 +252,13 @@ controls { };
 		return fmt.Errorf("bindtest: %w", err)
 	}
 	return nil
+}
+
+// extraOptions formats Options.Options for the options block.
+func extraOptions(opts []string) string {
+	var b strings.Builder
+	for _, o := range opts {
+		b.WriteString("\t" + o + "\n")
+	}
+	return b.String()
 }

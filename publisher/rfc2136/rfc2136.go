@@ -82,37 +82,52 @@ func (b *Backend) zone(name string) (Zone, error) {
 	return z, nil
 }
 
-// Current reads the zone's service RRset from its server. It sends, on one
-// connection, a query for the zone's SOA and one for the SRV RRset, both
-// non-recursive: the SOA answer proves that the server is authoritative for
-// exactly this zone (not only for a parent of it), the SRV answer must carry
-// the AA bit.
+// Current reads the zone's service RRset from its server with a
+// non-recursive SRV query. The answer must be authoritative (AA) and must
+// show that the zone's apex is the configured zone, not a parent of it: a
+// negative answer carries the zone's SOA, a positive one (from servers such
+// as BIND that fill the authority section) the zone's NS RRset. Only when
+// the authority section names no apex is a second query, for the SOA, sent.
+// (The two are not pipelined: a server that answers them back to back runs
+// into Nagle's algorithm and delayed ACKs, and every read then takes 40 ms.)
 func (b *Backend) Current(ctx context.Context, z zones.Zone) ([]zones.Record, error) {
 	zc, err := b.zone(z.Name)
 	if err != nil {
 		return nil, err
 	}
-	fail := func(rcode int, tsigErr uint16, err error) error {
-		return &Error{Zone: z.Name, Server: zc.Server, Op: "read", Rcode: rcode, TSIGError: tsigErr, Err: err}
+	fail := func(m *dns.Msg, err error) error {
+		e := &Error{Zone: z.Name, Server: zc.Server, Op: "read", Rcode: -1, Err: err}
+		if m != nil {
+			e.Rcode, e.TSIGError = m.Rcode, tsigError(m)
+		}
+		return e
 	}
 	owner := z.Owner()
-	soa := query(z.Name, dns.TypeSOA)
-	srv := query(owner, dns.TypeSRV)
-	answers, err := b.send(ctx, zc, soa, srv)
+	answers, err := b.send(ctx, zc, query(owner, dns.TypeSRV))
 	if err != nil {
-		return nil, fail(-1, 0, err)
+		return nil, fail(nil, err)
 	}
-	for _, a := range answers {
-		if err := checkAnswer("read", a, zc.Key, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
-			return nil, fail(a.msg.Rcode, tsigError(a.msg), err)
-		}
+	m := answers[0].msg
+	if err := checkAnswer("read", answers[0], zc.Key, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
+		return nil, fail(m, err)
 	}
-	if err := checkSOA(answers[0].msg, z.Name); err != nil {
-		return nil, fail(answers[0].msg.Rcode, 0, err)
-	}
-	m := answers[1].msg
 	if !m.Authoritative {
-		return nil, fail(m.Rcode, 0, fmt.Errorf("%w for zone %s: the answer for %s has no AA bit", ErrNotAuthoritative, z.Name, owner))
+		return nil, fail(m, fmt.Errorf("%w for zone %s: the answer for %s has no AA bit (a delegation, a secondary that lost the zone, or a resolver?)", ErrNotAuthoritative, z.Name, owner))
+	}
+	switch apex, ok := authorityApex(m); {
+	case ok && !strings.EqualFold(apex, z.Name):
+		return nil, fail(m, fmt.Errorf("%w for zone %s: %s is not a zone there, it is inside zone %s", ErrNotAuthoritative, z.Name, z.Name, apex))
+	case !ok:
+		soa, err := b.send(ctx, zc, query(z.Name, dns.TypeSOA))
+		if err != nil {
+			return nil, fail(nil, err)
+		}
+		if err := checkAnswer("read", soa[0], zc.Key, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
+			return nil, fail(soa[0].msg, err)
+		}
+		if err := checkSOA(soa[0].msg, z.Name); err != nil {
+			return nil, fail(soa[0].msg, err)
+		}
 	}
 	var out []zones.Record
 	for _, rr := range m.Answer {
@@ -121,7 +136,7 @@ func (b *Backend) Current(ctx context.Context, z zones.Zone) ([]zones.Record, er
 		}
 		s, ok := rr.(*dns.SRV)
 		if !ok {
-			return nil, fail(m.Rcode, 0, fmt.Errorf("%s holds a %s record, not SRV records", owner, dns.TypeToString[rr.Header().Rrtype]))
+			return nil, fail(m, fmt.Errorf("%s holds a %s record, not SRV records", owner, dns.TypeToString[rr.Header().Rrtype]))
 		}
 		out = append(out, zones.Record{
 			Target:   zones.Canonical(s.Target),
@@ -132,6 +147,19 @@ func (b *Backend) Current(ctx context.Context, z zones.Zone) ([]zones.Record, er
 		})
 	}
 	return zones.Sort(out), nil
+}
+
+// authorityApex returns the zone apex an authoritative answer names in its
+// authority section: the owner of its SOA (negative answers) or NS RRset
+// (positive answers).
+func authorityApex(m *dns.Msg) (string, bool) {
+	for _, rr := range m.Ns {
+		switch rr.(type) {
+		case *dns.SOA, *dns.NS:
+			return rr.Header().Name, true
+		}
+	}
+	return "", false
 }
 
 func query(name string, qtype uint16) *dns.Msg {

@@ -245,6 +245,32 @@ func TestConflict(t *testing.T) {
 	}
 }
 
+// TestMinimalResponses reads from a server that sends no authority section
+// with positive answers (minimal-responses yes): the apex is then proven
+// with an SOA query. (Negative answers always carry the SOA.)
+func TestMinimalResponses(t *testing.T) {
+	srv := bindtest.Start(t, bindtest.Options{
+		Zones:   []string{"example.com."},
+		Options: []string{"minimal-responses yes;"},
+		Records: map[string][]string{"example.com.": {"_vlmcs._tcp.sub.example.com. 300 IN SRV 0 0 1688 kms1.example.com."}},
+	})
+	b := backend(t, srv, key, "example.com.", "sub.example.com.")
+	z := zone("example.com.", rec("kms1.example.com.", 0, 0))
+	apply(t, b, z, zones.PruneNone)
+	m, err := srv.Query("_vlmcs._tcp.example.com.", dns.TypeSRV)
+	if err != nil || len(m.Answer) != 1 || len(m.Ns) != 0 {
+		t.Fatalf("want a positive answer without authority section: %v %v", m, err)
+	}
+	if got, err := b.Current(context.Background(), z); err != nil || len(got) != 1 {
+		t.Fatalf("Current: %v %v", got, err)
+	}
+	// A positive answer for a name that is inside example.com., not a zone.
+	_, err = b.Current(context.Background(), zone("sub.example.com."))
+	if !errors.Is(err, rfc2136.ErrNotAuthoritative) || !strings.Contains(err.Error(), "inside zone example.com.") {
+		t.Errorf("a name inside the zone: %v", err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	srv := bindtest.Start(t, bindtest.Options{
 		Zones:  []string{"example.com."},
