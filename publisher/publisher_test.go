@@ -44,15 +44,11 @@ func newBackend(t *testing.T, srv *bindtest.Server, servers map[string]string) *
 
 func served(t *testing.T, srv *bindtest.Server, z string) []zones.Record {
 	t.Helper()
-	rrs, err := srv.SRV(z)
+	got, err := srv.Records(z)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []zones.Record
-	for _, s := range rrs {
-		out = append(out, zones.Record{Target: s.Target, Port: s.Port, Priority: s.Priority, Weight: s.Weight, TTL: s.Hdr.Ttl})
-	}
-	return zones.Sort(out)
+	return got
 }
 
 // interfering is the real rfc2136 backend with another writer that changes

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/srvctl/srvctl/zones"
 )
 
 // Query sends a non-recursive query for name (made absolute) and qtype over
@@ -26,6 +28,19 @@ func (s *Server) Query(name string, qtype uint16) (*dns.Msg, error) {
 		return nil, fmt.Errorf("bindtest: query %s %s at %s: %w", dns.Fqdn(name), dns.TypeToString[qtype], s.Addr, err)
 	}
 	return r, nil
+}
+
+// Records is SRV as srvctl's model: canonical targets, in zones.Sort order.
+func (s *Server) Records(zone string) ([]zones.Record, error) {
+	rrs, err := s.SRV(zone)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]zones.Record, 0, len(rrs))
+	for _, r := range rrs {
+		out = append(out, zones.Record{Target: zones.Canonical(r.Target), Port: r.Port, Priority: r.Priority, Weight: r.Weight, TTL: r.Hdr.Ttl})
+	}
+	return zones.Sort(out), nil
 }
 
 // SRV returns the _vlmcs._tcp.<zone> SRV RRset as the server answers it,
