@@ -138,9 +138,7 @@ func (r *Reconciler) planZone(ctx context.Context, z zones.Zone) zones.Plan {
 // the error and the backend is nil.
 func (r *Reconciler) read(ctx context.Context, z zones.Zone) (zones.Plan, Backend) {
 	failed := func(err error) zones.Plan {
-		p := zones.Diff(z, nil, r.prune)
-		p.Changes, p.Foreign, p.Err = nil, nil, err
-		return p
+		return zones.Plan{Zone: z.Name, Owner: z.Owner(), Backend: z.Backend, Server: z.Server, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
 		return failed(fmt.Errorf("not started: %w", err)), nil

@@ -70,7 +70,7 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
-	backend, err := newRFC2136(cfg, log)
+	backend, err := newRFC2136(cfg)
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
@@ -142,7 +142,7 @@ func selectZones(all []zones.Zone, names []string) ([]zones.Zone, error) {
 }
 
 // newRFC2136 builds the rfc2136 backend for the config's rfc2136 zones.
-func newRFC2136(cfg *config.Config, log *zap.Logger) (*rfc2136.Backend, error) {
+func newRFC2136(cfg *config.Config) (*rfc2136.Backend, error) {
 	keys := make(map[string]*rfc2136.Key, len(cfg.Keys))
 	for _, k := range cfg.Keys {
 		key, err := rfc2136.NewKey(k.Name, k.Algorithm, k.Secret.Reveal())
@@ -162,6 +162,5 @@ func newRFC2136(cfg *config.Config, log *zap.Logger) (*rfc2136.Backend, error) {
 		Zones:   zc,
 		Timeout: cfg.Timeout,
 		MaxIdle: cfg.Concurrency,
-		Logger:  log.Named("rfc2136"),
 	}), nil
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/publisher"
 	"github.com/srvctl/srvctl/zones"
@@ -36,8 +35,6 @@ type Options struct {
 	// MaxIdle bounds the idle connections kept per server; 0 means 16. Set
 	// it to the number of zones processed at once.
 	MaxIdle int
-	// Logger receives debug details; nil logs nothing.
-	Logger *zap.Logger
 }
 
 // Backend is the rfc2136 publisher backend. It keeps TCP connections open
@@ -47,23 +44,19 @@ type Backend struct {
 	timeout time.Duration
 	dialer  net.Dialer
 	pools   pools
-	log     *zap.Logger
 }
 
 var _ publisher.Backend = (*Backend)(nil)
 
 // New returns a Backend.
 func New(opts Options) *Backend {
-	b := &Backend{zones: opts.Zones, timeout: opts.Timeout, log: opts.Logger}
+	b := &Backend{zones: opts.Zones, timeout: opts.Timeout}
 	if b.timeout <= 0 {
 		b.timeout = 5 * time.Second
 	}
 	b.pools.size = opts.MaxIdle
 	if b.pools.size <= 0 {
 		b.pools.size = 16
-	}
-	if b.log == nil {
-		b.log = zap.NewNop()
 	}
 	return b
 }
