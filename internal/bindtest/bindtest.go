@@ -115,11 +115,10 @@ func findBinary(name string) (string, error) {
 	return "", fmt.Errorf("bindtest: %s (BIND 9) is not installed; install it with `%s` (or run `make test` as root)", name, installHint)
 }
 
-// Start launches named for a test or benchmark in tb.TempDir and stops it
-// when the test ends. Without named the test fails when CI=true and is
-// skipped, with a message saying how to install BIND, otherwise. Any other
-// failure to start is fatal and shows the tail of named.log.
-func Start(tb testing.TB, opts Options) *Server {
+// RequireNamed returns the path of named for a test that needs it. Without
+// named the test fails when CI=true (a missing dependency must never pass
+// CI) and is skipped, loudly, otherwise.
+func RequireNamed(tb testing.TB) string {
 	tb.Helper()
 	named, err := NamedPath()
 	if err != nil {
@@ -128,6 +127,16 @@ func Start(tb testing.TB, opts Options) *Server {
 		}
 		tb.Skipf("SKIPPED: this test needs a real BIND named on loopback. %v", err)
 	}
+	return named
+}
+
+// Start launches named for a test or benchmark in tb.TempDir and stops it
+// when the test ends. Without named the test fails when CI=true and is
+// skipped, with a message saying how to install BIND, otherwise. Any other
+// failure to start is fatal and shows the tail of named.log.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	named := RequireNamed(tb)
 	s, err := launch(opts, tb.TempDir(), named)
 	if err != nil {
 		tb.Fatal(err)

@@ -17,17 +17,6 @@ import (
 
 // needNamed skips a test that calls Launch or launch without named, like
 // Start does.
-func needNamed(t *testing.T) string {
-	t.Helper()
-	named, err := NamedPath()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	return named
-}
 
 // TestSameZoneTwoServers starts two servers at once that serve the same zone
 // with different records: asked over many fresh connections (which
@@ -35,7 +24,7 @@ func needNamed(t *testing.T) string {
 // with its own data only.
 func TestSameZoneTwoServers(t *testing.T) {
 	t.Parallel()
-	needNamed(t)
+	RequireNamed(t)
 	var (
 		servers [2]*Server
 		errs    [2]error
@@ -82,7 +71,7 @@ func TestSameZoneTwoServers(t *testing.T) {
 // named to exit and all return nil.
 func TestConcurrentStop(t *testing.T) {
 	t.Parallel()
-	needNamed(t)
+	RequireNamed(t)
 	s, err := Launch(Options{Zones: []string{"example.com."}})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +93,7 @@ func TestConcurrentStop(t *testing.T) {
 // TestStopAfterCrash: Stop reports a named that died on its own.
 func TestStopAfterCrash(t *testing.T) {
 	t.Parallel()
-	needNamed(t)
+	RequireNamed(t)
 	s, err := Launch(Options{Zones: []string{"example.com."}})
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +117,7 @@ func TestStopAfterCrash(t *testing.T) {
 func TestPortTaken(t *testing.T) {
 	t.Parallel()
 	first := Start(t, Options{Zones: []string{"example.com."}})
-	named := needNamed(t)
+	named := RequireNamed(t)
 	cfg, err := newLayout(Options{Zones: []string{"example.com."}}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +157,7 @@ func TestPortTaken(t *testing.T) {
 // AppArmor keeps /usr/sbin/named out of the temporary directory.
 func TestCopiedBinary(t *testing.T) {
 	t.Parallel()
-	named := needNamed(t)
+	named := RequireNamed(t)
 	dir := t.TempDir()
 	copied, err := copyBinary(named, filepath.Join(dir, "named"))
 	if err != nil {

@@ -14,22 +14,10 @@ import (
 	"github.com/srvctl/srvctl/internal/bindtest"
 )
 
-// needNamed skips without named, or fails under CI=true, like
-// bindtest.Start.
-func needNamed(t *testing.T) {
-	t.Helper()
-	if _, err := bindtest.NamedPath(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-}
-
 // TestSteps runs the demo with a stand-in srvctl that records its
 // arguments and what the config and key file look like.
 func TestSteps(t *testing.T) {
-	needNamed(t)
+	bindtest.RequireNamed(t)
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
 	fake := filepath.Join(dir, "srvctl")
@@ -73,7 +61,7 @@ grep -q '^key "srvctl-demo"' "$key" || echo "key file not in tsig-keygen format"
 
 // TestFailingStep: a step with an unexpected exit status fails the demo.
 func TestFailingStep(t *testing.T) {
-	needNamed(t)
+	bindtest.RequireNamed(t)
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), "/bin/false", &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "exit status 1, want 0") {
@@ -90,7 +78,7 @@ func TestRealSrvctl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds srvctl: not with -short")
 	}
-	needNamed(t)
+	bindtest.RequireNamed(t)
 	bin := filepath.Join(t.TempDir(), "srvctl")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/srvctl/srvctl/cmd/srvctl").CombinedOutput(); err != nil {
 		// cmd/srvctl's own tests report a broken build; fail here only in CI.
