@@ -78,6 +78,14 @@ type Options struct {
 	// Options are extra statements for named's options block, e.g.
 	// "minimal-responses yes;", to play servers configured otherwise.
 	Options []string
+	// Conf are extra top-level statements written verbatim at the end of
+	// named.conf, e.g. a zone block for a static zone whose file the
+	// caller wrote, or a secondary zone. Start does not wait for their
+	// zones: poll with Query.
+	Conf []string
+	// Rndc opens named's control channel on another free loopback port
+	// with a generated key, for Server.Rndc and Server.RndcConf.
+	Rndc bool
 }
 
 // Server is a running named. Its methods may be called concurrently.
@@ -87,6 +95,9 @@ type Server struct {
 	Dir       string            // named.conf, named.log, keys/, zones/
 	Secrets   map[string]string // key name (no trailing dot) -> base64 secret
 	Algorithm string            // the keys' algorithm, e.g. "hmac-sha256"
+	// RndcConf is the rndc.conf (key, server, port) for `rndc -c
+	// RndcConf ...`, when Options.Rndc was set; "" otherwise.
+	RndcConf string
 
 	proc     *process // the named process that passed the readiness check
 	ownDir   bool     // Stop removes Dir (Launch, not Start)
@@ -191,6 +202,9 @@ func launch(opts Options, dir, named string) (*Server, error) {
 		p, err := startNamed(cfg, named, port, deadline)
 		if err == nil {
 			s.proc, s.Port, s.Addr = p, p.port, p.addr
+			if cfg.rndc {
+				s.RndcConf = cfg.rndcConfFile()
+			}
 			return s, nil
 		}
 		errs = append(errs, fmt.Errorf("attempt %d: %w", attempt, err))

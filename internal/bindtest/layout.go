@@ -13,6 +13,9 @@ import (
 	"strings"
 )
 
+// rndcKeyName is the control channel's key (Options.Rndc).
+const rndcKeyName = "bindtest-rndc"
+
 // algorithms are the TSIG algorithms named knows.
 const algorithms = "hmac-md5 hmac-sha1 hmac-sha224 hmac-sha256 hmac-sha384 hmac-sha512"
 
@@ -48,6 +51,9 @@ type layout struct {
 	algorithm string
 	policy    string
 	options   []string
+	conf      []string
+	rndc      bool
+	rndcKey   string // base64 secret of the control channel's key
 }
 
 // newLayout validates opts and fills in the defaults.
@@ -60,6 +66,11 @@ func newLayout(opts Options, dir string) (*layout, error) {
 		algorithm: strings.ToLower(opts.Algorithm),
 		policy:    opts.Policy,
 		options:   opts.Options,
+		conf:      opts.Conf,
+		rndc:      opts.Rndc,
+	}
+	if l.rndc {
+		l.rndcKey = base64.StdEncoding.EncodeToString([]byte(randomHex(16)))
 	}
 	if len(l.keys) == 0 {
 		l.keys = []string{DefaultKey}
@@ -136,6 +147,9 @@ func (l *layout) zoneFile(zone string) string {
 // confFile is named.conf's path.
 func (l *layout) confFile() string { return filepath.Join(l.dir, "named.conf") }
 
+// rndcConfFile is rndc.conf's path (Options.Rndc).
+func (l *layout) rndcConfFile() string { return filepath.Join(l.dir, "rndc.conf") }
+
 // logFile is named.log's path: named -g writes its log to stderr.
 func (l *layout) logFile() string { return filepath.Join(l.dir, "named.log") }
 
@@ -209,9 +223,20 @@ func writeZone(w io.Writer, records []string) {
 	}
 }
 
-// writeConf writes named.conf for port.
-func (l *layout) writeConf(port int) error {
+// writeConf writes named.conf for port, and rndc.conf for ctlPort when
+// the control channel is on.
+func (l *layout) writeConf(port, ctlPort int) error {
 	var b bytes.Buffer
+	controls := "controls { };\n"
+	if l.rndc {
+		key := keyStatement(rndcKeyName, "hmac-sha256", l.rndcKey)
+		b.Write(key)
+		controls = fmt.Sprintf("controls {\n\tinet 127.0.0.1 port %d allow { 127.0.0.1; } keys { %q; };\n};\n", ctlPort, rndcKeyName)
+		rc := fmt.Appendf(key, "options {\n\tdefault-key %q;\n\tdefault-server 127.0.0.1;\n\tdefault-port %d;\n};\n", rndcKeyName, ctlPort)
+		if err := os.WriteFile(l.rndcConfFile(), rc, 0o600); err != nil {
+			return fmt.Errorf("bindtest: %w", err)
+		}
+	}
 	for _, k := range l.keys {
 		fmt.Fprintf(&b, "include %q;\n", keyFile(l.dir, k))
 	}
@@ -230,8 +255,7 @@ func (l *layout) writeConf(port int) error {
 	tcp-clients 1000;
 	transfers-out 256;
 %s};
-controls { };
-`, l.dir, filepath.Join(l.dir, "named.pid"), filepath.Join(l.dir, "session.key"), l.dir, port, extraOptions(l.options))
+%s`, l.dir, filepath.Join(l.dir, "named.pid"), filepath.Join(l.dir, "session.key"), l.dir, port, extraOptions(l.options), controls)
 	for _, z := range l.dynamic {
 		fmt.Fprintf(&b, "zone %q {\n\ttype primary;\n\tfile %q;\n\tupdate-policy {\n", z, l.zoneFile(z))
 		// A template without {key} (a grant for one named key) gives the
@@ -247,6 +271,9 @@ controls { };
 	}
 	for _, z := range append(slices.Clone(l.static), l.sentinel) {
 		fmt.Fprintf(&b, "zone %q {\n\ttype primary;\n\tfile %q;\n};\n", z, l.zoneFile(z))
+	}
+	for _, c := range l.conf {
+		b.WriteString(c + "\n")
 	}
 	if err := os.WriteFile(l.confFile(), b.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("bindtest: %w", err)

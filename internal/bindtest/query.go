@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -112,4 +113,24 @@ func (s *Server) NSUpdate(key, script string) error {
 		return fmt.Errorf("bindtest: nsupdate with key %s: %w: %s", key, err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// Rndc runs the real rndc against this named's control channel (which
+// Options.Rndc opens) with args, e.g. "reload", "corp.example.com", and
+// returns its output. It fails with that output when rndc does.
+func (s *Server) Rndc(args ...string) (string, error) {
+	if s.RndcConf == "" {
+		return "", errors.New("bindtest: rndc: the control channel is off (set Options.Rndc)")
+	}
+	rndc, err := findBinary("rndc")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nsupdateTime)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rndc, append([]string{"-c", s.RndcConf}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("bindtest: rndc %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
 }

@@ -66,7 +66,16 @@ func freePort() (int, error) {
 // startNamed runs named on port and waits until it serves every zone of
 // cfg, or fails with the tail of named.log.
 func startNamed(cfg *layout, named string, port int, deadline time.Time) (*process, error) {
-	if err := cfg.writeConf(port); err != nil {
+	ctlPort := 0
+	if cfg.rndc {
+		var err error
+		for ctlPort == 0 || ctlPort == port {
+			if ctlPort, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := cfg.writeConf(port, ctlPort); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(cfg.logFile())
