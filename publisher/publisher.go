@@ -40,8 +40,14 @@ type Backend interface {
 type Options struct {
 	// Backends by name (zones.Zone.Backend).
 	Backends map[string]Backend
-	// Prune is the policy for records that are not desired; "" is none.
-	Prune zones.Prune
+	// Policy says which records that are not desired may be deleted
+	// (zones.Policy: prune, stale evidence, live targets, --force).
+	Policy zones.Policy
+	// MaxDeletes bounds the records the prune policy deletes in one
+	// Plan or Apply over all zones, unless Policy.Force: when a run would
+	// delete more, it deletes none of them and reports them held. 0 means
+	// no bound.
+	MaxDeletes int
 	// Concurrency bounds the zones in flight; 0 means 16.
 	Concurrency int
 	// Retries bounds the re-plans of a zone after a conflict; 0 means 3,
@@ -54,7 +60,8 @@ type Options struct {
 // Reconciler plans and applies zones.
 type Reconciler struct {
 	backends    map[string]Backend
-	prune       zones.Prune
+	policy      zones.Policy
+	maxDeletes  int
 	concurrency int
 	retries     int
 	log         *zap.Logger
@@ -64,13 +71,11 @@ type Reconciler struct {
 func New(opts Options) *Reconciler {
 	r := &Reconciler{
 		backends:    opts.Backends,
-		prune:       opts.Prune,
+		policy:      opts.Policy,
+		maxDeletes:  opts.MaxDeletes,
 		concurrency: opts.Concurrency,
 		retries:     opts.Retries,
 		log:         opts.Logger,
-	}
-	if r.prune == "" {
-		r.prune = zones.PruneNone
 	}
 	if r.concurrency <= 0 {
 		r.concurrency = 16
@@ -90,35 +95,77 @@ func New(opts Options) *Reconciler {
 // Plan reads every zone and returns its plan, in the order of zs. Nothing is
 // written. A zone that cannot be read has Err set.
 func (r *Reconciler) Plan(ctx context.Context, zs []zones.Zone) []zones.Plan {
-	return r.each(ctx, zs, r.planZone)
+	plans, _ := r.plan(ctx, zs)
+	return plans
 }
 
 // Apply brings every zone to its desired state and returns, in the order of
 // zs, the plan that was carried out for each. A zone that failed has Err
 // set; the others were still applied.
 func (r *Reconciler) Apply(ctx context.Context, zs []zones.Zone) []zones.Plan {
-	return r.each(ctx, zs, r.applyZone)
+	plans, pol := r.plan(ctx, zs)
+	r.each(ctx, len(zs), func(ctx context.Context, i int) {
+		plans[i] = r.applyZone(ctx, zs[i], plans[i], pol)
+	})
+	return plans
 }
 
-func (r *Reconciler) each(ctx context.Context, zs []zones.Zone, do func(context.Context, zones.Zone) zones.Plan) []zones.Plan {
+// plan reads and plans every zone, then holds the prune deletions of all
+// zones if there are more than maxDeletes. It returns the plans and the
+// policy (with its hold) that re-plans must use.
+func (r *Reconciler) plan(ctx context.Context, zs []zones.Zone) ([]zones.Plan, zones.Policy) {
+	pol := r.policy
 	plans := make([]zones.Plan, len(zs))
+	r.each(ctx, len(zs), func(ctx context.Context, i int) {
+		plans[i] = r.read(ctx, zs[i], pol)
+	})
+	n := 0
+	for i := range plans {
+		n += pruneDeletes(zs[i], &plans[i])
+	}
+	if r.maxDeletes > 0 && n > r.maxDeletes && !pol.Force {
+		pol.Hold = fmt.Sprintf("this run would delete %d records, more than max_deletes %d (use --force)", n, r.maxDeletes)
+		r.log.Warn("deletions held", zap.Int("deletes", n), zap.Int("max_deletes", r.maxDeletes))
+		for i := range plans {
+			if plans[i].Err == nil {
+				plans[i] = zones.Diff(zs[i], plans[i].Current, pol)
+			}
+		}
+	}
+	return plans, pol
+}
+
+// pruneDeletes counts the deletions of p that the prune policy makes: of
+// records whose target is not desired (duplicates of a desired host's
+// record are upkeep, not pruning).
+func pruneDeletes(z zones.Zone, p *zones.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == zones.Delete && !slices.ContainsFunc(z.Desired, func(d zones.Record) bool { return d.Target == c.Record.Target }) {
+			n++
+		}
+	}
+	return n
+}
+
+// each runs do for 0..n-1 on at most r.concurrency goroutines.
+func (r *Reconciler) each(ctx context.Context, n int, do func(context.Context, int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(r.concurrency, len(zs)) {
+	for range min(r.concurrency, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				plans[i] = do(ctx, zs[i])
+				do(ctx, i)
 			}
 		}()
 	}
-	for i := range zs {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return plans
 }
 
 func (r *Reconciler) backend(z zones.Zone) (Backend, error) {
@@ -129,43 +176,51 @@ func (r *Reconciler) backend(z zones.Zone) (Backend, error) {
 	return b, nil
 }
 
-func (r *Reconciler) planZone(ctx context.Context, z zones.Zone) zones.Plan {
-	p, _ := r.read(ctx, z)
-	return p
-}
-
-// read returns the zone's plan and its backend; on failure the plan carries
-// the error and the backend is nil.
-func (r *Reconciler) read(ctx context.Context, z zones.Zone) (zones.Plan, Backend) {
+// read returns the zone's plan under pol; on failure the plan carries the
+// error.
+func (r *Reconciler) read(ctx context.Context, z zones.Zone, pol zones.Policy) zones.Plan {
 	failed := func(err error) zones.Plan {
 		return zones.Plan{Zone: z.Name, Owner: z.Owner(), Backend: z.Backend, Server: z.Server, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return failed(fmt.Errorf("not started: %w", err)), nil
+		return failed(fmt.Errorf("not started: %w", err))
 	}
 	b, err := r.backend(z)
 	if err != nil {
-		return failed(err), nil
+		return failed(err)
 	}
 	current, err := b.Current(ctx, z)
 	if err != nil {
 		r.log.Warn("zone read failed", zap.String("zone", z.Name), zap.String("server", z.Server), zap.Error(err))
-		return failed(err), nil
+		return failed(err)
 	}
-	p := zones.Diff(z, current, r.prune)
+	p := zones.Diff(z, current, pol)
 	a, u, d := p.Counts()
 	r.log.Debug("zone planned", zap.String("zone", z.Name), zap.Int("records", len(current)),
 		zap.Int("add", a), zap.Int("update", u), zap.Int("delete", d), zap.Int("foreign", len(p.Foreign)))
-	return p, b
+	return p
 }
 
-func (r *Reconciler) applyZone(ctx context.Context, z zones.Zone) zones.Plan {
+// applyZone carries out p, the zone's plan under pol, re-reading and
+// re-planning after a conflict.
+func (r *Reconciler) applyZone(ctx context.Context, z zones.Zone, p zones.Plan, pol zones.Policy) zones.Plan {
 	for attempt := 0; ; attempt++ {
-		p, b := r.read(ctx, z)
+		if attempt > 0 {
+			p = r.read(ctx, z, pol)
+		}
 		if p.Err != nil || p.Empty() {
 			return p
 		}
-		err := b.Apply(ctx, &p)
+		b, err := r.backend(z)
+		if err != nil {
+			p.Err = err
+			return p
+		}
+		if err := ctx.Err(); err != nil {
+			p.Err = fmt.Errorf("not applied: %w", err)
+			return p
+		}
+		err = b.Apply(ctx, &p)
 		if errors.Is(err, ErrConflict) {
 			if attempt < r.retries {
 				r.log.Info("zone changed by another writer, re-planning",

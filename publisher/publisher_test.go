@@ -80,7 +80,7 @@ func (b *interfering) Current(ctx context.Context, z zones.Zone) ([]zones.Record
 func TestConcurrentWriterIsNeverOverwritten(t *testing.T) {
 	srv := bindtest.Start(t, bindtest.Options{Zones: []string{"example.com."}, Keys: []string{key, "kms-host"}})
 	b := &interfering{Backend: newBackend(t, srv, map[string]string{"example.com.": srv.Addr}), srv: srv, n: 2}
-	r := publisher.New(publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b}, Prune: zones.PruneNone})
+	r := publisher.New(publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b}, Policy: zones.Policy{Prune: zones.PruneNone}})
 
 	z := zone("example.com.", rec("kms1.example.com.", 0, 100))
 	plans := r.Apply(context.Background(), []zones.Zone{z})
@@ -175,5 +175,48 @@ func TestCheckResult(t *testing.T) {
 	var re *publisher.ResultError
 	if !errors.As(err, &re) || len(re.Missing) != 1 || len(re.Unexpected) != 1 {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestMaxDeletes: a run that would delete more records than MaxDeletes
+// deletes none of them (and says why), in every zone; --force lifts it.
+func TestMaxDeletes(t *testing.T) {
+	names := []string{"a.example.com.", "b.example.com.", "c.example.com."}
+	srv := bindtest.Start(t, bindtest.Options{Zones: names, Keys: []string{key}})
+	servers := map[string]string{}
+	var zs []zones.Zone
+	for _, n := range names {
+		servers[n] = srv.Addr
+		zs = append(zs, zone(n, rec("kms1.example.com.", 0, 100)))
+		if err := srv.NSUpdate(key, fmt.Sprintf("update add _vlmcs._tcp.%s 3600 IN SRV 0 0 1688 gone.example.com.", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBackend(t, srv, servers)
+	opts := publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b}, Policy: zones.Policy{Prune: zones.PruneAll}, MaxDeletes: 2}
+
+	held := publisher.New(opts).Apply(context.Background(), zs)
+	for i, p := range held {
+		if p.Err != nil {
+			t.Fatalf("%s: %v", p.Zone, p.Err)
+		}
+		if _, _, d := p.Counts(); d != 0 || len(p.Foreign) != 1 ||
+			!strings.Contains(p.Foreign[0].Reason, "this run would delete 3 records, more than max_deletes 2 (use --force)") {
+			t.Errorf("%s: deletes %d, foreign %v; want the stale record held", names[i], d, p.Foreign)
+		}
+		want := zones.Sort([]zones.Record{rec("kms1.example.com.", 0, 100), rec("gone.example.com.", 0, 0)})
+		if diff := cmp.Diff(want, served(t, srv, names[i])); diff != "" {
+			t.Errorf("%s served (-want +got):\n%s", names[i], diff)
+		}
+	}
+
+	opts.Policy.Force = true
+	for _, p := range publisher.New(opts).Apply(context.Background(), zs) {
+		if p.Err != nil {
+			t.Fatalf("%s: %v", p.Zone, p.Err)
+		}
+		if diff := cmp.Diff([]zones.Record{rec("kms1.example.com.", 0, 100)}, served(t, srv, p.Zone)); diff != "" {
+			t.Errorf("%s with force, served (-want +got):\n%s", p.Zone, diff)
+		}
 	}
 }

@@ -19,7 +19,10 @@ type Plan struct {
 	Current []Record
 	Changes []Change
 	Foreign []Foreign
-	Err     error
+	// Warnings are facts about the zone that need a person, e.g. a
+	// desired host whose target is stale.
+	Warnings []string
+	Err      error
 }
 
 // Empty reports whether the plan changes nothing.
@@ -86,8 +89,8 @@ func (p *Plan) Result() []Record {
 }
 
 // Diff compares the records a zone holds (current) with the zone's desired
-// state and returns the plan that makes them equal. It does not modify its
-// arguments. The rules, per target host:
+// state and returns the plan that makes them equal under pol. It does not
+// modify its arguments. The rules, per target host:
 //
 //	current records for the target   desired record   changes
 //	none                             yes              add
@@ -97,12 +100,18 @@ func (p *Plan) Result() []Record {
 //	several                          yes              keep or update the best match,
 //	                                                  delete the others (duplicates)
 //	any                              no               prune all: delete each;
+//	                                                  prune stale: delete the stale ones;
 //	                                                  prune none: keep, report as foreign
+//
+// A desired target that is stale is never deleted; the plan warns about it.
+// Then the safety rules of Policy (no empty zone, keep the last live record)
+// and Policy.Hold may turn prune deletions back into foreign records.
 //
 // The best match among several is the one with the same data, else the one
 // with the same port, else the first in Compare order. Changes come sorted by
 // target, then port, then action (delete, update, add).
-func Diff(z Zone, current []Record, prune Prune) Plan {
+func Diff(z Zone, current []Record, pol Policy) Plan {
+	prune := cmp.Or(pol.Prune, PruneNone)
 	p := Plan{
 		Zone:    z.Name,
 		Owner:   z.Owner(),
@@ -117,6 +126,11 @@ func Diff(z Zone, current []Record, prune Prune) Plan {
 	wanted := make(map[string]bool, len(z.Desired))
 	for _, want := range z.Desired {
 		wanted[want.Target] = true
+		if pol.Stale != nil {
+			if evidence, stale := pol.Stale(want); stale {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s is desired but stale (%s): kept; fix the host or remove it from the config", want.Target, evidence))
+			}
+		}
 		have := byTarget[want.Target]
 		if len(have) == 0 {
 			p.Changes = append(p.Changes, Change{Action: Add, Record: want, Reason: "desired, not published"})
@@ -134,16 +148,34 @@ func Diff(z Zone, current []Record, prune Prune) Plan {
 			}
 		}
 	}
+	var pruned []Change // deletions of records whose target is not desired
 	for _, r := range p.Current {
 		if wanted[r.Target] {
 			continue
 		}
 		switch prune {
 		case PruneAll:
-			p.Changes = append(p.Changes, Change{Action: Delete, Record: r, Reason: "not in the desired state (prune: all)"})
+			pruned = append(pruned, Change{Action: Delete, Record: r, Reason: "not in the desired state (prune: all)"})
+		case PruneStale:
+			evidence, stale := "no probe history: run srvctl audit", false
+			if pol.Stale != nil {
+				evidence, stale = pol.Stale(r)
+			}
+			if stale {
+				pruned = append(pruned, Change{Action: Delete, Record: r, Reason: "stale: " + evidence})
+			} else {
+				p.Foreign = append(p.Foreign, Foreign{Record: r, Reason: "not in the desired state; kept (prune: stale; not stale: " + evidence + ")"})
+			}
 		default:
-			p.Foreign = append(p.Foreign, Foreign{Record: r, Reason: "not in the desired state; kept (prune: " + string(cmp.Or(prune, PruneNone)) + ")"})
+			p.Foreign = append(p.Foreign, Foreign{Record: r, Reason: "not in the desired state; kept (prune: " + string(prune) + ")"})
 		}
+	}
+	if hold := holdReason(&p, pruned, pol); hold != "" {
+		for _, c := range pruned {
+			p.Foreign = append(p.Foreign, Foreign{Record: c.Record, Reason: "would be deleted (" + c.Reason + "); kept: " + hold})
+		}
+	} else {
+		p.Changes = append(p.Changes, pruned...)
 	}
 	slices.SortStableFunc(p.Changes, func(a, b Change) int {
 		return cmp.Or(
@@ -153,7 +185,35 @@ func Diff(z Zone, current []Record, prune Prune) Plan {
 			Compare(a.Record, b.Record),
 		)
 	})
+	slices.SortFunc(p.Foreign, func(a, b Foreign) int { return Compare(a.Record, b.Record) })
 	return p
+}
+
+// holdReason says why the prune deletions must not be made, or "": the
+// run's hold, or a safety rule of Policy. p holds every other change.
+func holdReason(p *Plan, pruned []Change, pol Policy) string {
+	if len(pruned) == 0 {
+		return ""
+	}
+	if pol.Hold != "" {
+		return pol.Hold
+	}
+	if pol.Force {
+		return ""
+	}
+	after := Plan{Current: p.Current, Changes: slices.Concat(p.Changes, pruned)}
+	result := after.Result()
+	if len(result) == 0 {
+		return "deleting it would leave the zone without records (use --force)"
+	}
+	if pol.Live == nil {
+		return ""
+	}
+	liveBefore := slices.ContainsFunc(p.Current, pol.Live)
+	if liveBefore && !slices.ContainsFunc(result, pol.Live) {
+		return "no record left would point at a host that answers as a KMS host (use --force)"
+	}
+	return ""
 }
 
 func actionOrder(a Action) int {

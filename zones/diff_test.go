@@ -107,7 +107,7 @@ func TestDiff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			current := append([]Record(nil), tt.current...)
-			p := Diff(zone(tt.desired...), tt.current, tt.prune)
+			p := Diff(zone(tt.desired...), tt.current, Policy{Prune: tt.prune})
 			if diff := cmp.Diff(tt.want, p.Changes); diff != "" {
 				t.Errorf("changes (-want +got):\n%s", diff)
 			}
@@ -126,7 +126,7 @@ func TestDiff(t *testing.T) {
 			if diff := cmp.Diff(Sort(want), p.Result()); diff != "" {
 				t.Errorf("Result (-want +got):\n%s", diff)
 			}
-			again := Diff(zone(tt.desired...), p.Result(), tt.prune)
+			again := Diff(zone(tt.desired...), p.Result(), Policy{Prune: tt.prune})
 			if !again.Empty() {
 				t.Errorf("second plan is not empty: %+v", again.Changes)
 			}
@@ -137,7 +137,7 @@ func TestDiff(t *testing.T) {
 func TestDiffDeterministic(t *testing.T) {
 	desired := []Record{kms2, kms1, rec("kms3.corp.example.com.", 1688, 20, 0, 3600)}
 	current := []Record{old, rec("kms2.corp.example.com.", 1688, 10, 5, 3600), rec("a.example.com.", 1, 0, 0, 3600)}
-	first := Diff(zone(desired...), current, PruneAll)
+	first := Diff(zone(desired...), current, Policy{Prune: PruneAll})
 	for range 50 {
 		// Reverse the inputs: the plan must not depend on their order.
 		d := append([]Record(nil), desired...)
@@ -148,7 +148,7 @@ func TestDiffDeterministic(t *testing.T) {
 		for i, j := 0, len(c)-1; i < j; i, j = i+1, j-1 {
 			c[i], c[j] = c[j], c[i]
 		}
-		if diff := cmp.Diff(first, Diff(zone(d...), c, PruneAll)); diff != "" {
+		if diff := cmp.Diff(first, Diff(zone(d...), c, Policy{Prune: PruneAll})); diff != "" {
 			t.Fatalf("plan depends on input order (-first +now):\n%s", diff)
 		}
 	}
@@ -157,7 +157,7 @@ func TestDiffDeterministic(t *testing.T) {
 func TestResultTTL(t *testing.T) {
 	// A new TTL given to added records is the TTL of the whole RRset
 	// afterwards, foreign records included (RFC 2181 5.2).
-	p := Diff(zone(kms1), []Record{rec("kms1.corp.example.com.", 1688, 0, 100, 600), rec("old.corp.example.com.", 1688, 0, 0, 600)}, PruneNone)
+	p := Diff(zone(kms1), []Record{rec("kms1.corp.example.com.", 1688, 0, 100, 600), rec("old.corp.example.com.", 1688, 0, 0, 600)}, Policy{Prune: PruneNone})
 	want := []Record{kms1, old}
 	if diff := cmp.Diff(Sort(want), p.Result()); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -170,13 +170,23 @@ func goldenPlans() []Plan {
 		Desired: []Record{rec("kms2.corp.example.com.", 1688, 0, 50, 3600)}}
 	z3 := Zone{Name: "lab.example.org.", Service: DefaultService, Backend: "rfc2136", Server: "ns.lab.example.org:53",
 		Desired: []Record{kms1}}
-	failed := Diff(z3, nil, PruneAll)
+	failed := Diff(z3, nil, Policy{Prune: PruneAll})
 	failed.Changes, failed.Err = nil, errors.New("reading zone lab.example.org. at ns.lab.example.org:53: timeout: no answer within 5s")
 	return []Plan{
-		Diff(zone(kms1, kms2), []Record{rec("kms2.corp.example.com.", 1688, 10, 50, 3600), old}, PruneNone),
-		Diff(z2, []Record{rec("kms2.corp.example.com.", 1688, 0, 50, 3600), rec("kms9.example.net.", 1688, 0, 0, 3600)}, PruneAll),
-		Diff(zone(kms1), []Record{kms1}, PruneNone),
+		Diff(zone(kms1, kms2), []Record{rec("kms2.corp.example.com.", 1688, 10, 50, 3600), old}, Policy{Prune: PruneNone}),
+		Diff(z2, []Record{rec("kms2.corp.example.com.", 1688, 0, 50, 3600), rec("kms9.example.net.", 1688, 0, 0, 3600)}, Policy{Prune: PruneAll}),
+		Diff(zone(kms1), []Record{kms1}, Policy{Prune: PruneNone}),
 		failed,
+		Diff(Zone{Name: "site.example.org.", Service: DefaultService, Backend: "bindfile", Server: "/etc/bind/site.vlmcs", Desired: []Record{kms1, kms2}},
+			[]Record{kms1, kms2, old}, Policy{Prune: PruneStale, Stale: func(r Record) (string, bool) {
+				switch r.Target {
+				case old.Target:
+					return "no answer on 1688 in 5 runs since 2026-11-18T02:00Z", true
+				case kms2.Target:
+					return "does not resolve (NXDOMAIN) in 3 runs since 2026-11-18T02:00Z", true
+				}
+				return "answers", false
+			}}),
 	}
 }
 
@@ -220,7 +230,7 @@ func TestRenderGolden(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	got := Summarize(goldenPlans())
-	want := Summary{Zones: 4, Changed: 2, Failed: 1, Add: 1, Update: 1, Delete: 1, Foreign: 1}
+	want := Summary{Zones: 5, Changed: 3, Failed: 1, Add: 1, Update: 1, Delete: 2, Foreign: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Summarize (-want +got):\n%s", diff)
 	}
@@ -233,6 +243,6 @@ func BenchmarkDiff(b *testing.B) {
 	z := zone(desired...)
 	b.ReportAllocs()
 	for b.Loop() {
-		Diff(z, current, PruneAll)
+		Diff(z, current, Policy{Prune: PruneAll})
 	}
 }

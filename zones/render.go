@@ -90,7 +90,7 @@ func writeZoneText(w *bufio.Writer, p *Plan, mode Mode) {
 		fmt.Fprintf(w, "! %s (%s): FAILED: %v\n", p.Owner, where, p.Err)
 		return
 	}
-	if p.Empty() && len(p.Foreign) == 0 {
+	if p.Empty() && len(p.Foreign) == 0 && len(p.Warnings) == 0 {
 		fmt.Fprintf(w, "  %s (%s): no changes\n", p.Owner, where)
 		return
 	}
@@ -108,6 +108,9 @@ func writeZoneText(w *bufio.Writer, p *Plan, mode Mode) {
 	}
 	for _, l := range lines {
 		fmt.Fprintf(w, "%-*s  # %s\n", width, l[0], l[1])
+	}
+	for _, warning := range p.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warning)
 	}
 	a, u, d := p.Counts()
 	done := "to add, %d to change, %d to delete"
@@ -137,13 +140,14 @@ type (
 		Applied bool       `json:"applied"`
 	}
 	jsonZone struct {
-		Zone    string        `json:"zone"`
-		Owner   string        `json:"owner"`
-		Backend string        `json:"backend"`
-		Server  string        `json:"server,omitempty"`
-		Changes []jsonChange  `json:"changes"`
-		Foreign []jsonForeign `json:"foreign,omitempty"`
-		Error   string        `json:"error,omitempty"`
+		Zone     string        `json:"zone"`
+		Owner    string        `json:"owner"`
+		Backend  string        `json:"backend"`
+		Server   string        `json:"server,omitempty"`
+		Changes  []jsonChange  `json:"changes"`
+		Foreign  []jsonForeign `json:"foreign,omitempty"`
+		Warnings []string      `json:"warnings,omitempty"`
+		Error    string        `json:"error,omitempty"`
 	}
 	jsonChange struct {
 		Action Action `json:"action"`
@@ -179,6 +183,7 @@ func WriteJSON(w io.Writer, plans []Plan, mode Mode) error {
 			for _, f := range p.Foreign {
 				z.Foreign = append(z.Foreign, jsonForeign{Record: f.Record, Reason: f.Reason})
 			}
+			z.Warnings = p.Warnings
 		}
 		r.Zones = append(r.Zones, z)
 	}

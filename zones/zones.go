@@ -67,9 +67,34 @@ type Prune string
 
 // The prune policies.
 const (
-	PruneNone Prune = "none" // report unwanted records as foreign, never delete them
-	PruneAll  Prune = "all"  // delete every record that is not desired
+	PruneNone  Prune = "none"  // report unwanted records as foreign, never delete them
+	PruneStale Prune = "stale" // delete unwanted records whose target is stale (see Policy.Stale)
+	PruneAll   Prune = "all"   // delete every record that is not desired
 )
+
+// Policy says which records Diff may delete.
+//
+// Safety rules hold unless Force is set: a plan never deletes the records
+// of a zone down to none, nor deletes the last record whose target is
+// known to answer (Live) while no record left would; the records these
+// rules keep are reported as Foreign with the rule as the reason.
+type Policy struct {
+	// Prune is the policy for records whose target is not desired; ""
+	// is PruneNone.
+	Prune Prune
+	// Stale tells whether a record's target is stale, with the evidence
+	// either way ("no answer on 1688 in 5 runs since ..."; "answers";
+	// "no probe history: run srvctl audit"). Nil: nothing is stale.
+	Stale func(Record) (evidence string, stale bool)
+	// Live tells whether a record's target is known to answer as a KMS
+	// host. Nil: nothing is known to.
+	Live func(Record) bool
+	// Force lifts the safety rules.
+	Force bool
+	// Hold, when not "", keeps every record the prune policy would
+	// delete, with Hold as the reason (e.g. a run over max_deletes).
+	Hold string
+}
 
 // Action is what a change does to one record.
 type Action string

@@ -77,7 +77,7 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	defer backend.Close()
 	r := publisher.New(publisher.Options{
 		Backends:    map[string]publisher.Backend{"rfc2136": backend},
-		Prune:       cfg.Prune,
+		Policy:      zones.Policy{Prune: cfg.Prune},
 		Concurrency: cfg.Concurrency,
 		Logger:      log.Named("publisher"),
 	})

@@ -62,7 +62,7 @@ func apply(t *testing.T, b *rfc2136.Backend, z zones.Zone, prune zones.Prune) zo
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := zones.Diff(z, cur, prune)
+	p := zones.Diff(z, cur, zones.Policy{Prune: prune})
 	if err := b.Apply(ctx, &p); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
@@ -162,7 +162,7 @@ func TestManyUpdatesOnePool(t *testing.T) {
 						errs <- err
 						return
 					}
-					p := zones.Diff(z, cur, zones.PruneAll)
+					p := zones.Diff(z, cur, zones.Policy{Prune: zones.PruneAll})
 					if err := b.Apply(context.Background(), &p); err != nil {
 						errs <- err
 						return
@@ -225,7 +225,7 @@ func TestConflict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := zones.Diff(z, cur, zones.PruneAll)
+			p := zones.Diff(z, cur, zones.Policy{Prune: zones.PruneAll})
 			if err := srv.NSUpdate("kms-host", tt.write); err != nil {
 				t.Fatal(err)
 			}
@@ -343,7 +343,7 @@ func TestErrors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("read: %v", err)
 				}
-				p := zones.Diff(z, cur, zones.PruneNone)
+				p := zones.Diff(z, cur, zones.Policy{Prune: zones.PruneNone})
 				err = b.Apply(ctx, &p)
 			}
 			if err == nil {

@@ -50,7 +50,7 @@ func TestUpdateMsg(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := zones.Diff(z, tt.current, zones.PruneNone)
+			p := zones.Diff(z, tt.current, zones.Policy{Prune: zones.PruneNone})
 			m := updateMsg(&p)
 			if m.Opcode != dns.OpcodeUpdate || len(m.Question) != 1 || m.Question[0].Name != "example.com." || m.Question[0].Qtype != dns.TypeSOA {
 				t.Fatalf("zone section: opcode %d, question %v", m.Opcode, m.Question)
