@@ -13,6 +13,7 @@
 package config
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/srvctl/srvctl/zones"
@@ -29,6 +30,15 @@ const (
 	DefaultServerPort  = 53   // the port of a zone's server
 	DefaultAlgorithm   = "hmac-sha256"
 	DefaultBackend     = "rfc2136"
+	BindfileBackend    = "bindfile"
+	DefaultPrune       = zones.PruneStale
+
+	DefaultAuditTimeout = 3 * time.Second
+	DefaultProbe        = "kms"
+	DefaultStaleAfter   = 72 * time.Hour // three of the 24-hour periods in which a KMS host re-registers
+	DefaultStaleRuns    = 3
+	DefaultMaxDeletes   = 10
+	DefaultStateFile    = "/var/lib/srvctl/state.json"
 )
 
 // Limits of the numeric settings.
@@ -52,6 +62,27 @@ type Config struct {
 	Hosts       []Host        // the KMS hosts, in config order; at least one
 	Keys        []Key         // the TSIG keys, in config order
 	Zones       []Zone        // the zones to publish in, in config order; at least one
+	Audit       Audit         // how srvctl audit probes and when a record is stale
+	NamedConf   NamedConf     // what srvctl render named-conf grants besides srvctl's own keys
+}
+
+// Audit configures srvctl audit and the stale detection plan and apply use.
+type Audit struct {
+	Resolver   string        // host:port of the resolver for targets and NS names; "" = the system resolver
+	Timeout    time.Duration // per probe and per query, default DefaultAuditTimeout
+	Probe      string        // kms, tcp or none; default DefaultProbe
+	StaleAfter time.Duration // a target failing this long (and StaleRuns runs) is stale
+	StaleRuns  int           // consecutive failed runs before a target is stale, >= 1
+	MaxDeletes int           // deletions per apply without --force, >= 0
+	StateFile  string        // absolute path of the probe history
+}
+
+// NamedConf says which grants srvctl render named-conf adds so that KMS
+// hosts can publish themselves.
+type NamedConf struct {
+	SelfPublish  string // "" (none), "tsig" (each host's own key) or "kerberos"
+	Realm        string // the Kerberos realm, upper case, for SelfPublish "kerberos"
+	LimitRecords bool   // cap the RRset at the number of hosts published in the zone: SRV(n)
 }
 
 // Host is a KMS host: the target of one SRV record per zone.
@@ -60,24 +91,33 @@ type Host struct {
 	Port     uint16 // 1 to 65535, default DefaultPort
 	Priority uint16 // default 0
 	Weight   uint16 // default 0
+	Key      string // canonical name of the TSIG key the host publishes itself with, if any (named-conf grants)
 }
 
 // Key is a TSIG key, referred to by name from zones.
 type Key struct {
 	Name       string // canonical: TSIG key names are domain names
 	Algorithm  string // hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512
-	SecretFile string // absolute path of the file holding the secret
-	Secret     Secret // the base64 secret; empty when loaded with LoadOptions.NoSecrets
+	SecretFile string // absolute path of the file holding the secret; "" for a host's key that only named-conf grants name
+	Secret     Secret // the base64 secret; empty when loaded with LoadOptions.NoSecrets or without SecretFile
+	Keygen     bool   // the secret file is a tsig-keygen key statement, which named can include
 }
 
 // Zone is a zone to publish the SRV records in.
 type Zone struct {
 	Name      string     // canonical zone name
-	Backend   string     // "rfc2136"
-	Server    string     // the zone's primary as host:port; an IPv6 address is bracketed, e.g. [2001:db8::53]:53
-	Key       string     // canonical name of one of Config.Keys
+	Backend   string     // "rfc2136" or "bindfile"
+	Server    string     // rfc2136: the zone's primary as host:port; an IPv6 address is bracketed, e.g. [2001:db8::53]:53
+	Key       string     // rfc2136: canonical name of one of Config.Keys
 	Hosts     []string   // canonical names of the hosts published here; empty means all hosts
 	Overrides []Override // per-zone priority and weight of some hosts
+
+	File          string   // bindfile: absolute path of the fragment
+	ZoneFile      string   // bindfile: absolute path of the zone file that includes it, or ""
+	CheckCommand  []string // bindfile: argv run after writing, with {zone}, {file}, {zone_file}
+	ReloadCommand []string // bindfile: argv run after the serial bump
+
+	AuditServers []string // host:port of the servers audit asks; empty: the zone's NS set
 }
 
 // Override changes the priority or weight of one host in one zone, like the
@@ -126,7 +166,7 @@ func (c *Config) Desired() []zones.Zone {
 			Name:    z.Name,
 			Service: c.Service,
 			Backend: z.Backend,
-			Server:  z.Server,
+			Server:  cmp.Or(z.Server, z.File),
 			Desired: zones.Sort(records),
 		})
 	}

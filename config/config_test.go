@@ -105,8 +105,7 @@ const (
 )
 
 // designExample is the example of DESIGN.md ("The config file, as users
-// write it") without its bindfile zone, which is not supported yet (see
-// TestLoadProblems), and with the key file in the test's directory.
+// write it"), with the key file in the test's directory.
 const designExample = `
 service: _vlmcs._tcp          # owner-name prefix; default _vlmcs._tcp
 ttl: 3600                     # TTL of published records; default 3600
@@ -135,9 +134,15 @@ zones:
       - host: kms2.corp.example.com
         priority: 0
         weight: 50
+  - name: lab.example.org
+    backend: bindfile
+    file: /etc/bind/fragments/lab.example.org.vlmcs   # fragment for $INCLUDE in a static zone
 `
 
 func u16(v uint16) *uint16 { return &v }
+
+// defaultAudit is the audit block of a config that has none.
+var defaultAudit = Audit{Timeout: 3 * time.Second, Probe: "kms", StaleAfter: 72 * time.Hour, StaleRuns: 3, MaxDeletes: 10, StateFile: "/var/lib/srvctl/state.json"}
 
 func TestLoadDesignExample(t *testing.T) {
 	path := writeConfig(t, designExample)
@@ -160,8 +165,9 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "kms2.corp.example.com.", Port: 1688, Priority: 10, Weight: 0},
 		},
 		Keys: []Key{
-			{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(dir, "corp.key"), Secret: corpSecret},
+			{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(dir, "corp.key"), Secret: corpSecret, Keygen: true},
 		},
+		Audit: defaultAudit,
 		Zones: []Zone{
 			{Name: "corp.example.com.", Backend: "rfc2136", Server: "ns1.corp.example.com:53", Key: "srvctl-corp."},
 			{
@@ -169,6 +175,7 @@ func TestLoadDesignExample(t *testing.T) {
 				Hosts:     []string{"kms2.corp.example.com."},
 				Overrides: []Override{{Host: "kms2.corp.example.com.", Priority: u16(0), Weight: u16(50)}},
 			},
+			{Name: "lab.example.org.", Backend: "bindfile", File: "/etc/bind/fragments/lab.example.org.vlmcs"},
 		},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -187,6 +194,13 @@ func TestLoadDesignExample(t *testing.T) {
 			Name: "branch.example.net.", Service: "_vlmcs._tcp", Backend: "rfc2136", Server: "10.1.0.53:53",
 			Desired: []zones.Record{
 				{Target: "kms2.corp.example.com.", Port: 1688, Priority: 0, Weight: 50, TTL: 3600},
+			},
+		},
+		{
+			Name: "lab.example.org.", Service: "_vlmcs._tcp", Backend: "bindfile", Server: "/etc/bind/fragments/lab.example.org.vlmcs",
+			Desired: []zones.Record{
+				{Target: "kms1.corp.example.com.", Port: 1688, Priority: 0, Weight: 100, TTL: 3600},
+				{Target: "kms2.corp.example.com.", Port: 1688, Priority: 10, Weight: 0, TTL: 3600},
 			},
 		},
 	}
@@ -225,11 +239,25 @@ hosts:
     priority: 65535
   - name: kms3.corp.example.com
     port: 65535
+    key: kms3-self
 keys:
   - name: srvctl-corp
     secret_file: bare.key
   - name: SHA512-Key.
     secret_file: sha512.key
+  - name: kms3-self
+audit:
+  resolver: 192.0.2.1
+  timeout: 500ms
+  probe: TCP
+  stale_after: 0s
+  stale_runs: 1
+  max_deletes: 2
+  state_file: state/audit.json
+named_conf:
+  self_publish: kerberos
+  realm: corp.example.com
+  limit_records: yes
 zones:
   - name: Corp.Example.com
     server: "[2001:db8::53]"
@@ -246,6 +274,13 @@ zones:
   - name: lab.example.org
     server: NS1.Lab.Example.Org.
     key: srvctl-corp
+    audit_servers: ["192.0.2.2", "ns2.lab.example.org:5353"]
+  - name: static.example.org
+    backend: bindfile
+    file: frag/static.vlmcs
+    zone_file: /var/lib/bind/db.static.example.org
+    check_command: [named-checkzone, "{zone}", "{zone_file}"]
+    reload_command: [rndc, reload, "{zone}"]
 `)
 	_, err := Load(LoadOptions{Path: path, Env: []string{}})
 	if diff := cmp.Diff([]string{"host-defaults: unknown key (line 9)"}, problemList(t, err)); diff != "" {
@@ -273,12 +308,16 @@ zones:
 		Hosts: []Host{
 			{Name: "kms1.corp.example.com.", Port: 1689, Weight: 7},
 			{Name: "kms2.corp.example.com.", Port: 1689, Priority: 65535, Weight: 65535},
-			{Name: "kms3.corp.example.com.", Port: 65535},
+			{Name: "kms3.corp.example.com.", Port: 65535, Key: "kms3-self."},
 		},
 		Keys: []Key{
 			{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(dir, "bare.key"), Secret: corpSecret},
-			{Name: "sha512-key.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(dir, "sha512.key"), Secret: sha512Secret},
+			{Name: "sha512-key.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(dir, "sha512.key"), Secret: sha512Secret, Keygen: true},
+			{Name: "kms3-self.", Algorithm: "hmac-sha256"},
 		},
+		Audit: Audit{Resolver: "192.0.2.1:53", Timeout: 500 * time.Millisecond, Probe: "tcp", StaleAfter: 0, StaleRuns: 1,
+			MaxDeletes: 2, StateFile: filepath.Join(dir, "state", "audit.json")},
+		NamedConf: NamedConf{SelfPublish: "kerberos", Realm: "CORP.EXAMPLE.COM", LimitRecords: true},
 		Zones: []Zone{
 			{
 				Name: "corp.example.com.", Backend: "rfc2136", Server: "[2001:db8::53]:53", Key: "srvctl-corp.",
@@ -291,7 +330,12 @@ zones:
 				Name: "_msdcs.example.net.", Backend: "rfc2136", Server: "[2001:db8::1]:5353", Key: "sha512-key.",
 				Hosts: []string{"kms3.corp.example.com.", "kms2.corp.example.com."},
 			},
-			{Name: "lab.example.org.", Backend: "rfc2136", Server: "ns1.lab.example.org:53", Key: "srvctl-corp."},
+			{Name: "lab.example.org.", Backend: "rfc2136", Server: "ns1.lab.example.org:53", Key: "srvctl-corp.",
+				AuditServers: []string{"192.0.2.2:53", "ns2.lab.example.org:5353"}},
+			{Name: "static.example.org.", Backend: "bindfile", File: filepath.Join(dir, "frag", "static.vlmcs"),
+				ZoneFile:      "/var/lib/bind/db.static.example.org",
+				CheckCommand:  []string{"named-checkzone", "{zone}", "{zone_file}"},
+				ReloadCommand: []string{"rndc", "reload", "{zone}"}},
 		},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -322,6 +366,14 @@ zones:
 				{Target: "kms2.corp.example.com.", Port: 1689, Priority: 65535, Weight: 65535, TTL: 0},
 			},
 		},
+		{
+			Name: "static.example.org.", Service: "_vlmcs._tcp", Backend: "bindfile", Server: filepath.Join(dir, "frag", "static.vlmcs"),
+			Desired: []zones.Record{
+				{Target: "kms1.corp.example.com.", Port: 1689, Weight: 7, TTL: 0},
+				{Target: "kms3.corp.example.com.", Port: 65535, TTL: 0},
+				{Target: "kms2.corp.example.com.", Port: 1689, Priority: 65535, Weight: 65535, TTL: 0},
+			},
+		},
 	}
 	if diff := cmp.Diff(wantDesired, cfg.Desired()); diff != "" {
 		t.Errorf("Desired() mismatch (-want +got):\n%s", diff)
@@ -343,7 +395,7 @@ func TestLoadProblems(t *testing.T) {
 		{"syntax error", "hosts:\n  - name: kms1.corp.example.com\n   port: 1688\n", []string{"line 1: did not find expected '-' indicator"}},
 		{"tab indentation", "hosts:\n\t- name: x\n", []string{"line 2: found character that cannot start any token"}},
 		{"not a mapping", "- hosts\n- zones\n", []string{
-			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, hosts, keys, zones; got a list"}},
+			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, hosts, keys, zones, audit, named_conf; got a list"}},
 		{"two documents", allOK + "---\nttl: 5\n", []string{"line 12: a second YAML document (the config is one document)"}},
 		{"nothing configured", "ttl: 60\n", []string{
 			"hosts: no hosts: at least one KMS host is required",
@@ -372,7 +424,7 @@ func TestLoadProblems(t *testing.T) {
 		// Values of the wrong type.
 		{"hosts not a list", "hosts: foo\n" + keysOK + zonesOK, []string{`hosts: want a list of hosts; got "foo"`}},
 		{"host not a mapping", "hosts: [kms1.corp.example.com]\n" + keysOK + zonesOK, []string{
-			`hosts[0]: want a mapping with the keys name, port, priority, weight; got "kms1.corp.example.com"`}},
+			`hosts[0]: want a mapping with the keys name, port, priority, weight, key; got "kms1.corp.example.com"`}},
 		{"port not a number", "hosts:\n  - name: kms1.corp.example.com\n    port: abc\n" + keysOK + zonesOK,
 			[]string{`hosts[0].port: "abc" is not a number`}},
 		{"port a float", "hosts:\n  - name: kms1.corp.example.com\n    port: 1688.5\n" + keysOK + zonesOK,
@@ -390,8 +442,7 @@ func TestLoadProblems(t *testing.T) {
 		{"ttl negative", "ttl: -1\n" + allOK, []string{"ttl: -1 is out of range 0-2147483647"}},
 		{"ttl too big", "ttl: 2147483648\n" + allOK, []string{"ttl: 2147483648 is out of range 0-2147483647"}},
 		{"ttl overflows", "ttl: 99999999999999999999\n" + allOK, []string{"ttl: 99999999999999999999 is out of range 0-2147483647"}},
-		{"prune stale", "prune: stale\n" + allOK, []string{`prune: "stale" is not supported yet; use none or all`}},
-		{"prune unknown", "prune: some\n" + allOK, []string{`prune: "some" is not one of none, all`}},
+		{"prune unknown", "prune: some\n" + allOK, []string{`prune: "some" is not one of none, stale, all`}},
 		{"timeout without unit", "timeout: 5\n" + allOK, []string{`timeout: "5" is not a duration (like 5s, 1500ms or 1m30s)`}},
 		{"timeout zero", "timeout: 0s\n" + allOK, []string{"timeout: 0s is not positive"}},
 		{"timeout negative", "timeout: -1s\n" + allOK, []string{"timeout: -1s is not positive"}},
@@ -432,7 +483,7 @@ func TestLoadProblems(t *testing.T) {
 			`keys[0].name: "srvctl corp": only letters, digits, hyphens, underscores and dots are allowed`,
 			`zones[0].key: "srvctl-corp" is not one of keys`}},
 		{"key without secret_file", "keys:\n  - name: srvctl-corp\n" + hostsOK + zonesOK, []string{
-			"keys[0].secret_file: missing: every key needs the file that holds its secret"}},
+			`zones[0].key: key "srvctl-corp" has no secret_file: srvctl signs this zone's updates with it`}},
 		{"key empty secret_file", "keys:\n  - name: srvctl-corp\n    secret_file: ''\n" + hostsOK + zonesOK, []string{
 			"keys[0].secret_file: empty: every key needs the file that holds its secret"}},
 		{"duplicate key", keysOK + "  - name: SRVCTL-CORP.\n    secret_file: corp.key\n" + hostsOK + zonesOK, []string{
@@ -490,10 +541,8 @@ func TestLoadProblems(t *testing.T) {
 			`zones[0].server: "192.0.2.300" is neither an IP address nor a host name: "192.0.2.300": the last label is numeric`}},
 		{"server bracketed name", hostsOK + keysOK + "zones:\n  - name: corp.example.com\n    server: '[ns1.example.com]:53'\n    key: srvctl-corp\n", []string{
 			`zones[0].server: "[ns1.example.com]:53": brackets are for IPv6 addresses`}},
-		{"backend bindfile", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /etc/bind/fragments/lab.example.org.vlmcs\n", []string{
-			`zones[1].backend: backend "bindfile" is not supported yet`}},
-		{"backend unknown", allOK + "    backend: route53\n", []string{`zones[0].backend: "route53" is not a backend (rfc2136)`}},
-		{"file with rfc2136", allOK + "    file: /tmp/x\n", []string{"zones[0].file: only backend bindfile writes a file"}},
+		{"backend unknown", allOK + "    backend: route53\n", []string{`zones[0].backend: "route53" is not a backend (rfc2136, bindfile)`}},
+		{"file with rfc2136", allOK + "    file: /tmp/x\n", []string{"zones[0].file: only backend bindfile uses file"}},
 		{"zone host not in hosts", allOK + "    hosts: [kms1.corp.example.com, kms9.example.com]\n", []string{
 			`zones[0].hosts[1]: "kms9.example.com" is not one of hosts`}},
 		{"zone host repeated", allOK + "    hosts: [kms1.corp.example.com, KMS1.corp.example.com.]\n", []string{
@@ -513,6 +562,51 @@ func TestLoadProblems(t *testing.T) {
 			"zones[0].overrides[0].weight: 65536 is out of range 0-65535"}},
 		{"overrides not a list", allOK + "    overrides: {host: kms1.corp.example.com}\n", []string{
 			"zones[0].overrides: want a list of overrides; got a mapping"}},
+		// bindfile zones, audit, named_conf.
+		{"bindfile without file", allOK + "  - name: lab.example.org\n    backend: bindfile\n", []string{
+			"zones[1].file: missing: backend bindfile needs the fragment file to write (for $INCLUDE in the zone file)"}},
+		{"bindfile with key", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    key: srvctl-corp\n", []string{
+			"zones[1].key: only backend rfc2136 signs updates with a key"}},
+		{"bindfile path with a quote", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: '/etc/bind/a\"; include \"/etc/shadow'\n", []string{
+			`zones[1].file: "/etc/bind/a\"; include \"/etc/shadow": a path here must not contain quotes, backslashes, semicolons, braces or control characters (it is written into named.conf and zone files)`}},
+		{"bindfile path with a newline", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: \"/etc/bind/a\\n$INCLUDE /etc/passwd\"\n", []string{
+			`zones[1].file: "/etc/bind/a\n$INCLUDE /etc/passwd": a path here must not contain quotes, backslashes, semicolons, braces or control characters (it is written into named.conf and zone files)`}},
+		{"zone_file is the fragment", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    zone_file: /x\n", []string{
+			"zones[1].zone_file: the zone file is the fragment file itself: the fragment is $INCLUDEd by it"}},
+		{"zone_file with rfc2136", allOK + "    zone_file: /x\n", []string{"zones[0].zone_file: only backend bindfile uses zone_file"}},
+		{"command unknown placeholder", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    reload_command: [rndc, reload, '{zonename}']\n", []string{
+			"zones[1].reload_command[2]: unknown placeholder {zonename} (known: {zone}, {file}, {zone_file})"}},
+		{"command zone_file unset", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    check_command: [named-checkzone, '{zone}', '{zone_file}']\n", []string{
+			"zones[1].check_command[2]: {zone_file} is used but zones[1].zone_file is not set"}},
+		{"command a string", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    check_command: named-checkzone lab /x\n", []string{
+			`zones[1].check_command: want a list of command arguments (an argv list, run without a shell); got "named-checkzone lab /x"`}},
+		{"command empty", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    check_command: []\n", []string{
+			"zones[1].check_command: an empty command: leave the key out to run nothing"}},
+		{"audit servers bad", allOK + "    audit_servers: [192.0.2.1, 192.0.2.1:53, 'ns1:0']\n", []string{
+			`zones[0].audit_servers[1]: "192.0.2.1:53" is listed twice`,
+			`zones[0].audit_servers[2]: "ns1:0": port "0" is not a number in 1-65535`}},
+		{"audit bad values", allOK + "audit:\n  resolver: 'a b'\n  timeout: 0s\n  probe: ping\n  stale_after: 3d\n  stale_runs: 0\n  max_deletes: 0\n  retries: 2\n", []string{
+			"audit.retries: unknown key (line 18)",
+			`audit.resolver: "a b" is neither an IP address nor a host name: "a b": label "a b" contains ' ' (only letters, digits and hyphens)`,
+			"audit.timeout: 0s is not positive",
+			`audit.stale_after: "3d" is not a duration (like 3s, 1500ms, 72h)`,
+			`audit.probe: "ping" is not one of kms (a DCE/RPC bind to the KMS interface), tcp (connect only), none`,
+			"audit.stale_runs: 0 is out of range 1-1000000",
+			"audit.max_deletes: 0 is out of range 1-1000000 (prune: none never deletes)"}},
+		{"host key unknown", "hosts:\n  - name: kms1.corp.example.com\n    key: nokey\n" + keysOK + zonesOK, []string{
+			`hosts[0].key: "nokey" is not one of keys`}},
+		{"self publish tsig without keys", allOK + "named_conf:\n  self_publish: tsig\n", []string{
+			"named_conf.self_publish: tsig: every host needs its own key (hosts[].key); missing for kms1.corp.example.com., kms2.corp.example.com."}},
+		{"self publish kerberos without realm", allOK + "named_conf:\n  self_publish: kerberos\n", []string{
+			"named_conf.realm: missing: self_publish kerberos needs the realm of the KMS hosts' machine accounts"}},
+		{"realm injection", allOK + "named_conf:\n  self_publish: kerberos\n  realm: 'CORP; }; allow-update { any'\n", []string{
+			`named_conf.realm: "CORP; }; allow-update { any" is not a Kerberos realm (like CORP.EXAMPLE.COM)`}},
+		{"self publish unknown", allOK + "named_conf:\n  self_publish: dhcp\n  limit_records: maybe\n", []string{
+			`named_conf.self_publish: "dhcp" is not one of none, tsig (each host's own key), kerberos`,
+			`named_conf.limit_records: "maybe" is not true or false`}},
+		{"secret file with a quote", "keys:\n  - name: srvctl-corp\n    secret_file: 'a\"b.key'\n" + hostsOK + zonesOK, []string{
+			`keys[0].secret_file: "{dir}/a\"b.key": a path here must not contain quotes, backslashes, semicolons, braces or control characters (it is written into named.conf and zone files)`}},
+
 		{"reference to a bad host", "hosts:\n  - name: kms1..example.com\n" + keysOK + zonesOK + "    hosts: [kms1..example.com]\n", []string{
 			`hosts[0].name: "kms1..example.com": empty label`}},
 
@@ -540,7 +634,6 @@ zones:
         weight: 1
 `, []string{
 			"ttl: -5 is out of range 0-2147483647",
-			`prune: "stale" is not supported yet; use none or all`,
 			"hosts[0].port: 0 is out of range 1-65535",
 			`hosts[1].name: "kms1.corp.example.com" duplicates hosts[0]`,
 			"hosts[1].weight: 70000 is out of range 0-65535",
@@ -665,12 +758,12 @@ func TestLoadOverrides(t *testing.T) {
 		{name: "one flag", env: []string{"SRVCTL_LOG_LEVEL=debug", "SRVCTL_LOG_FORMAT=json"}, flags: []string{"--log-format=console"},
 			want: settings{"_vlmcs._tcp", 600, zones.PruneAll, 5 * time.Second, 16, "debug", "console"}},
 		{name: "bad environment values", env: []string{
-			"SRVCTL_SERVICE=vlmcs", "SRVCTL_TTL=abc", "SRVCTL_PRUNE=stale", "SRVCTL_TIMEOUT=soon",
+			"SRVCTL_SERVICE=vlmcs", "SRVCTL_TTL=abc", "SRVCTL_PRUNE=some", "SRVCTL_TIMEOUT=soon",
 			"SRVCTL_CONCURRENCY=0", "SRVCTL_LOG_LEVEL=loud", "SRVCTL_LOG_FORMAT=xml",
 		}, problems: []string{
 			`SRVCTL_SERVICE: "vlmcs" is not of the form _service._proto`,
 			`SRVCTL_TTL: "abc" is not a number`,
-			`SRVCTL_PRUNE: "stale" is not supported yet; use none or all`,
+			`SRVCTL_PRUNE: "some" is not one of none, stale, all`,
 			`SRVCTL_TIMEOUT: "soon" is not a duration (like 5s, 1500ms or 1m30s)`,
 			"SRVCTL_CONCURRENCY: 0 is out of range 1-1024",
 			`SRVCTL_LOG_LEVEL: "loud" is not one of debug, info, warn, error`,
@@ -871,7 +964,7 @@ zones:
 		t.Fatal(err)
 	}
 	want := &Config{
-		Path: path, Service: "_vlmcs._tcp", TTL: 3600, Prune: zones.PruneNone, Timeout: 5 * time.Second,
+		Path: path, Service: "_vlmcs._tcp", TTL: 3600, Prune: zones.PruneStale, Timeout: 5 * time.Second, Audit: defaultAudit,
 		Concurrency: 16, LogLevel: "info",
 		Hosts: []Host{{Name: "kms1.corp.example.com.", Port: 1688}},
 		Keys: []Key{{Name: "srvctl-corp.", Algorithm: "hmac-sha256",

@@ -233,7 +233,8 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 	var out []Zone
 	first := make(map[string]string)
 	for _, it := range items {
-		m := l.mapping(it, "name", "backend", "server", "key", "hosts", "overrides", "file")
+		m := l.mapping(it, "name", "backend", "server", "key", "hosts", "overrides",
+			"file", "zone_file", "check_command", "reload_command", "audit_servers")
 		if m == nil {
 			continue
 		}
@@ -266,12 +267,9 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 		switch b, present := l.scalar(bf); {
 		case present && b != "":
 			switch b {
-			case DefaultBackend:
-			case "bindfile":
-				l.probs.add(bf.path, "backend %q is not supported yet", b)
-				bad()
+			case DefaultBackend, BindfileBackend:
 			default:
-				l.probs.add(bf.path, "%q is not a backend (rfc2136)", b)
+				l.probs.add(bf.path, "%q is not a backend (rfc2136, bindfile)", b)
 				bad()
 			}
 			z.Backend = b
@@ -279,6 +277,7 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 			bad() // not a single value: reported
 		}
 		rfc2136 := z.Backend == DefaultBackend
+		bindfile := z.Backend == BindfileBackend
 
 		sf := m.get("server")
 		if s, present := l.scalar(sf); present && s != "" {
@@ -300,8 +299,15 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 		kf := m.get("key")
 		if k, present := l.scalar(kf); present && k != "" {
 			z.Key = zones.Canonical(k)
-			if !keys[z.Key] {
+			switch {
+			case bindfile:
+				l.probs.add(kf.path, "only backend rfc2136 signs updates with a key")
+				bad()
+			case !keys[z.Key]:
 				l.probs.add(kf.path, "%q is not one of keys", k)
+				bad()
+			case l.noSecret[z.Key]:
+				l.probs.add(kf.path, "key %q has no secret_file: srvctl signs this zone's updates with it", k)
 				bad()
 			}
 		} else if present || kf.absent() {
@@ -313,8 +319,11 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 			bad() // not a single value: reported
 		}
 
-		if ff := m.get("file"); !ff.absent() && rfc2136 {
-			l.probs.add(ff.path, "only backend bindfile writes a file")
+		if !l.bindfile(&z, m, !bindfile) {
+			bad()
+		}
+		var servers bool
+		if z.AuditServers, servers = l.auditServers(m.get("audit_servers")); !servers {
 			bad()
 		}
 

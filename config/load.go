@@ -66,7 +66,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	l := &loader{dir: dir, env: env, flags: opts.Flags, noSecrets: opts.NoSecrets}
+	l := &loader{dir: dir, env: env, flags: opts.Flags, noSecrets: opts.NoSecrets, noSecret: map[string]bool{}}
 	cfg, err := l.load(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -99,8 +99,13 @@ type loader struct {
 	env       map[string]string
 	flags     *pflag.FlagSet
 	noSecrets bool
+	noSecret  map[string]bool // keys written without secret_file
+	hostKeys  []keyRef        // hosts[].key as written
 	probs     problems
 }
+
+// keyRef is a reference to a key by name, at path.
+type keyRef struct{ path, name string }
 
 // load decodes and checks the YAML document data. Problems go to l.probs,
 // and the config returned is only valid if there are none; the error is for
@@ -112,7 +117,7 @@ func (l *loader) load(data []byte) (*Config, error) {
 		return cfg, nil // reported
 	}
 	top := l.mapping(field{node: root}, "service", "ttl", "prune", "timeout", "concurrency",
-		"log_level", "log_format", "hosts", "keys", "zones")
+		"log_level", "log_format", "hosts", "keys", "zones", "audit", "named_conf")
 	if top == nil {
 		return cfg, nil // reported
 	}
@@ -122,7 +127,14 @@ func (l *loader) load(data []byte) (*Config, error) {
 	var hostNames, keyNames map[string]bool
 	cfg.Hosts, hostNames = l.hosts(top.get("hosts"))
 	cfg.Keys, keyNames = l.keys(top.get("keys"))
+	for _, ref := range l.hostKeys {
+		if !keyNames[zones.Canonical(ref.name)] {
+			l.probs.add(ref.path, "%q is not one of keys", ref.name)
+		}
+	}
 	cfg.Zones = l.zones(top.get("zones"), hostNames, keyNames)
+	cfg.Audit = l.audit(top.get("audit"))
+	cfg.NamedConf = l.namedConf(top.get("named_conf"), cfg.Hosts)
 	return cfg, nil
 }
 
@@ -222,15 +234,13 @@ func (l *loader) settings(cfg *Config, top *fields) error {
 	}
 
 	s, src = get("prune")
-	cfg.Prune = zones.PruneNone
+	cfg.Prune = DefaultPrune
 	switch p := zones.Prune(strings.ToLower(s)); p {
 	case "":
-	case zones.PruneNone, zones.PruneAll:
+	case zones.PruneNone, zones.PruneStale, zones.PruneAll:
 		cfg.Prune = p
-	case "stale":
-		l.probs.add(src, `"stale" is not supported yet; use none or all`)
 	default:
-		l.probs.add(src, "%q is not one of none, all", s)
+		l.probs.add(src, "%q is not one of none, stale, all", s)
 	}
 
 	s, src = get("timeout")
@@ -289,12 +299,19 @@ func (l *loader) hosts(f field) ([]Host, map[string]bool) {
 	var out []Host
 	first := make(map[string]string) // canonical name → path of its first entry
 	for _, it := range items {
-		m := l.mapping(it, "name", "port", "priority", "weight")
+		m := l.mapping(it, "name", "port", "priority", "weight", "key")
 		if m == nil {
 			continue
 		}
 		valid := true
 		h := Host{Port: DefaultPort}
+		kf := m.get("key")
+		if k, present := l.scalar(kf); present && k != "" {
+			h.Key = zones.Canonical(k)
+			l.hostKeys = append(l.hostKeys, keyRef{path: kf.path, name: k}) // checked once keys are read
+		} else if !present && !kf.absent() {
+			valid = false // not a single value: reported
+		}
 		nf := m.get("name")
 		name, present := l.scalar(nf)
 		switch {
@@ -386,9 +403,10 @@ func (l *loader) keys(f field) ([]Key, map[string]bool) {
 		switch {
 		case !present:
 			if sf.absent() {
-				l.probs.add(sf.path, "missing: every key needs the file that holds its secret")
+				l.noSecret[k.Name] = true // only a host's own key may do without: see zones and hosts
+			} else {
+				valid = false
 			}
-			valid = false
 		case file == "":
 			l.probs.add(sf.path, "empty: every key needs the file that holds its secret")
 			valid = false
@@ -398,6 +416,11 @@ func (l *loader) keys(f field) ([]Key, map[string]bool) {
 				file = filepath.Join(l.dir, file)
 			}
 			k.SecretFile = filepath.Clean(file)
+			if msg := checkPath(k.SecretFile); msg != "" {
+				l.probs.add(sf.path, "%s", msg)
+				valid = false
+				break
+			}
 			if !l.noSecrets && !l.readSecret(&k, written, sf.path, af.path, algSet, valid) {
 				valid = false
 			}
@@ -425,6 +448,7 @@ func (l *loader) readSecret(k *Key, written, filePath, algPath string, algSet, c
 		l.probs.add(filePath, "%s: not a tsig-keygen key or a base64 secret: %v", k.SecretFile, err)
 		return false
 	}
+	k.Keygen = name != ""
 	ok := true
 	if checkName && name != "" && name != k.Name {
 		l.probs.add(filePath, "the key in %s is named %q, not %q", k.SecretFile, name, k.Name)
