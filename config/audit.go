@@ -28,8 +28,8 @@ func (l *loader) audit(f field) Audit {
 			a.Resolver = r
 		}
 	}
-	a.Timeout = l.duration(m.get("timeout"), DefaultAuditTimeout, false)
-	a.StaleAfter = l.duration(m.get("stale_after"), DefaultStaleAfter, true)
+	a.Timeout = l.duration(m.get("timeout"), DefaultAuditTimeout)
+	a.StaleAfter = l.duration(m.get("stale_after"), DefaultStaleAfter)
 	if pf := m.get("probe"); !pf.absent() {
 		if s, ok := l.scalar(pf); ok {
 			switch p := strings.ToLower(s); p {
@@ -66,9 +66,8 @@ func (l *loader) audit(f field) Audit {
 	return a
 }
 
-// duration decodes a positive duration (zero allowed when zeroOK), def
-// when absent.
-func (l *loader) duration(f field, def time.Duration, zeroOK bool) time.Duration {
+// duration decodes a positive duration, def when absent.
+func (l *loader) duration(f field, def time.Duration) time.Duration {
 	s, ok := l.scalar(f)
 	if !ok || s == "" {
 		return def
@@ -78,7 +77,7 @@ func (l *loader) duration(f field, def time.Duration, zeroOK bool) time.Duration
 	case err != nil:
 		l.probs.add(f.path, "%q is not a duration (like 3s, 1500ms, 72h)", s)
 		return def
-	case d < 0 || d == 0 && !zeroOK:
+	case d <= 0:
 		l.probs.add(f.path, "%s is not positive", s)
 		return def
 	}

@@ -250,7 +250,7 @@ audit:
   resolver: 192.0.2.1
   timeout: 500ms
   probe: TCP
-  stale_after: 0s
+  stale_after: 1h
   stale_runs: 1
   max_deletes: 2
   state_file: state/audit.json
@@ -315,7 +315,7 @@ zones:
 			{Name: "sha512-key.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(dir, "sha512.key"), Secret: sha512Secret, Keygen: true},
 			{Name: "kms3-self.", Algorithm: "hmac-sha256"},
 		},
-		Audit: Audit{Resolver: "192.0.2.1:53", Timeout: 500 * time.Millisecond, Probe: "tcp", StaleAfter: 0, StaleRuns: 1,
+		Audit: Audit{Resolver: "192.0.2.1:53", Timeout: 500 * time.Millisecond, Probe: "tcp", StaleAfter: time.Hour, StaleRuns: 1,
 			MaxDeletes: 2, StateFile: filepath.Join(dir, "state", "audit.json")},
 		NamedConf: NamedConf{SelfPublish: "kerberos", Realm: "CORP.EXAMPLE.COM", LimitRecords: true},
 		Zones: []Zone{
