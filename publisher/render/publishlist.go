@@ -1,0 +1,251 @@
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/srvctl/srvctl/zones"
+)
+
+// Where Windows KMS hosts (Windows 7 and Server 2008 R2 onwards) read
+// DnsDomainPublishList and DisableDnsPublishing.
+const (
+	// RegistryKey is the key, as regedit spells it.
+	RegistryKey = `HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareProtectionPlatform`
+	// RegistryValue is the REG_MULTI_SZ value: one "zone,priority,weight"
+	// string per zone the host publishes its SRV record in.
+	RegistryValue = "DnsDomainPublishList"
+)
+
+// The formats of WritePublishList.
+const (
+	FormatText       = "text"       // the strings, one per line, with # comments
+	FormatReg        = "reg"        // a .reg file for regedit, UTF-16LE
+	FormatPowerShell = "powershell" // a Set-ItemProperty command
+)
+
+// shortKey is RegistryKey as HKLM\... for people and HKLM:\... for
+// PowerShell.
+const (
+	shortKey = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareProtectionPlatform`
+	psKey    = `HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareProtectionPlatform`
+)
+
+// PublishEntry is one zone a KMS host publishes itself in, with the
+// priority and weight of its SRV record there.
+type PublishEntry struct {
+	Zone     string // a DNS domain without the trailing dot (one is dropped)
+	Priority uint16
+	Weight   uint16
+}
+
+// PublishList is the DnsDomainPublishList of one KMS host.
+type PublishList struct {
+	// Host is the KMS host the list is for, named in the comments; "" for
+	// none.
+	Host string
+	// Entries are the zones; at least one. They are written sorted by zone.
+	Entries []PublishEntry
+	// SrvctlPublishes says srvctl publishes the records of these zones:
+	// the output then advises stopping the host from publishing itself.
+	SrvctlPublishes bool
+}
+
+// WritePublishList writes l's DnsDomainPublishList in format: FormatText
+// ("" means the same), FormatReg or FormatPowerShell. Every format carries
+// comments saying where the value goes and, when l.SrvctlPublishes, that
+// the host should rather stop publishing itself (slmgr /cdns, or
+// DisableDnsPublishing = 1), so that it does not fight srvctl every 24
+// hours. Zone names must be host names (letters, digits, hyphens; no
+// commas). On error nothing is written.
+func WritePublishList(w io.Writer, l PublishList, format string) error {
+	lines, err := publishLines(l)
+	if err != nil {
+		return err
+	}
+	comments := publishComments(l)
+	var b bytes.Buffer
+	switch format {
+	case "", FormatText:
+		for _, c := range comments {
+			b.WriteString(strings.TrimRight("# "+c, " ") + "\n")
+		}
+		for _, s := range lines {
+			b.WriteString(s + "\n")
+		}
+	case FormatPowerShell:
+		for _, c := range comments {
+			b.WriteString(strings.TrimRight("# "+c, " ") + "\n")
+		}
+		quoted := make([]string, len(lines))
+		for i, s := range lines {
+			quoted[i] = psQuote(s)
+		}
+		fmt.Fprintf(&b, "Set-ItemProperty -Path %s -Name %s -Type MultiString -Value @(%s)\n",
+			psQuote(psKey), RegistryValue, strings.Join(quoted, ", "))
+	case FormatReg:
+		b.Write(regFile(comments, lines))
+	default:
+		return fmt.Errorf("publish list format %q: want %q, %q or %q", format, FormatText, FormatReg, FormatPowerShell)
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// publishLines validates l and returns its strings, sorted by zone.
+func publishLines(l PublishList) ([]string, error) {
+	var errs []error
+	if l.Host != "" {
+		if err := zones.CheckHostname(l.Host); err != nil {
+			errs = append(errs, fmt.Errorf("KMS host: %w", err))
+		}
+	}
+	if len(l.Entries) == 0 {
+		errs = append(errs, errors.New("publish list: no zones"))
+	}
+	entries := make([]PublishEntry, 0, len(l.Entries))
+	seen := map[string]bool{}
+	for _, e := range l.Entries {
+		z := strings.ToLower(strings.TrimSuffix(e.Zone, "."))
+		switch {
+		case strings.Contains(e.Zone, ","):
+			errs = append(errs, fmt.Errorf("publish list zone %q: contains a comma, which separates zone, priority and weight", e.Zone))
+			continue
+		case zones.CheckHostname(e.Zone) != nil:
+			errs = append(errs, fmt.Errorf("publish list zone: %w", zones.CheckHostname(e.Zone)))
+			continue
+		case seen[z]:
+			errs = append(errs, fmt.Errorf("publish list zone %s: given twice", z))
+			continue
+		}
+		seen[z] = true
+		e.Zone = z
+		entries = append(entries, e)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(entries, func(a, b PublishEntry) int { return cmp.Compare(a.Zone, b.Zone) })
+	lines := make([]string, len(entries))
+	for i, e := range entries {
+		lines[i] = e.Zone + "," + strconv.Itoa(int(e.Priority)) + "," + strconv.Itoa(int(e.Weight))
+	}
+	return lines, nil
+}
+
+// publishComments are the comment lines every format carries, without
+// the comment marker.
+func publishComments(l PublishList) []string {
+	head := "DnsDomainPublishList generated by srvctl"
+	if l.Host != "" {
+		head = fmt.Sprintf("DnsDomainPublishList of KMS host %s, generated by srvctl", strings.ToLower(strings.TrimSuffix(l.Host, ".")))
+	}
+	c := []string{
+		head + ".",
+		fmt.Sprintf("Value %s (REG_MULTI_SZ) of %s:", RegistryValue, shortKey),
+		"one zone,priority,weight string per zone the host publishes its SRV record in.",
+		"Restart the Software Protection service (sppsvc) for a change to take effect.",
+	}
+	if l.SrvctlPublishes {
+		c = append(c,
+			"",
+			"srvctl publishes the SRV records of these zones itself. Stop this host from",
+			"publishing its own, or it rewrites them every 24 hours and fights srvctl:",
+			"run `slmgr.vbs /cdns` (or set the REG_DWORD DisableDnsPublishing = 1 under",
+			"the same key) and restart sppsvc. This list is only for sites whose KMS",
+			"hosts keep publishing themselves.",
+		)
+	}
+	return c
+}
+
+// psQuote quotes s as a PowerShell single-quoted string: PowerShell takes
+// the typographic single quotes (U+2018, U+2019, U+201A, U+201B) for ',
+// so each of them, like ', is doubled.
+func psQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// regFile is a .reg file as regedit (Registry Editor 5.00) exports one
+// key with one REG_MULTI_SZ value: UTF-16LE with a byte order mark, CRLF
+// line ends, the header line and a blank line, the comments as "; " lines
+// (regedit skips lines starting with ";"), a blank line,
+// the key in brackets, the value as hex(7): bytes, and a blank line.
+func regFile(comments, values []string) []byte {
+	var t strings.Builder
+	t.WriteString("Windows Registry Editor Version 5.00\r\n\r\n")
+	for _, c := range comments {
+		t.WriteString(strings.TrimRight("; "+c, " ") + "\r\n")
+	}
+	t.WriteString("\r\n[" + RegistryKey + "]\r\n")
+	t.WriteString(regHexValue(RegistryValue, 7, multiSZ(values)))
+	t.WriteString("\r\n\r\n")
+
+	units := utf16.Encode([]rune(t.String()))
+	out := make([]byte, 0, 2+2*len(units))
+	out = append(out, 0xff, 0xfe)
+	for _, u := range units {
+		out = append(out, byte(u), byte(u>>8))
+	}
+	return out
+}
+
+// multiSZ is REG_MULTI_SZ data: each string in UTF-16LE with a NUL, and a
+// final NUL.
+func multiSZ(values []string) []byte {
+	var out []byte
+	for _, v := range values {
+		for _, u := range utf16.Encode([]rune(v)) {
+			out = append(out, byte(u), byte(u>>8))
+		}
+		out = append(out, 0, 0)
+	}
+	return append(out, 0, 0)
+}
+
+// regMaxHex is regedit's wrapping column for hex data.
+const regMaxHex = 77
+
+// regHexValue formats a value as regedit does: "name"=hex(type): then the
+// bytes as two lower-case hex digits separated by commas. After each comma
+// the line's length so far is counted (the first line from its start, a
+// continuation line from its two leading spaces); once it reaches 77 the
+// line ends with "\" and the next starts with two spaces. So the first
+// line of "DnsDomainPublishList"=hex(7): holds 16 bytes and each
+// continuation line 25, as in regedit's exports.
+func regHexValue(name string, typ int, data []byte) string {
+	var b strings.Builder
+	head := fmt.Sprintf("%q=hex(%x):", name, typ)
+	b.WriteString(head)
+	col := len(head)
+	for i, c := range data {
+		fmt.Fprintf(&b, "%02x", c)
+		if i == len(data)-1 {
+			break
+		}
+		b.WriteByte(',')
+		col += 3
+		if col >= regMaxHex {
+			b.WriteString("\\\r\n  ")
+			col = 2
+		}
+	}
+	return b.String()
+}
