@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // audit decodes the audit block; absent, every setting has its default.
@@ -15,10 +17,11 @@ func (l *loader) audit(f field) Audit {
 		MaxDeletes: DefaultMaxDeletes,
 		StateFile:  DefaultStateFile,
 	}
-	m := l.mapping(f, "resolver", "timeout", "probe", "stale_after", "stale_runs", "max_deletes", "state_file")
+	m := l.mapping(f, "resolver", "timeout", "probe", "stale_after", "stale_runs", "max_deletes", "state_file", "severity")
 	if m == nil {
 		return a
 	}
+	a.Severity = l.severity(m.get("severity"))
 	if rf := m.get("resolver"); !rf.absent() {
 		if s, ok := l.scalar(rf); ok && s != "" {
 			r, err := parseServer(s)
@@ -132,14 +135,12 @@ func (l *loader) namedConf(f field, hosts []Host) NamedConf {
 		case "", "none":
 		case "tsig":
 			n.SelfPublish = p
-			var missing []string
+			keyed := false
 			for _, h := range hosts {
-				if h.Key == "" {
-					missing = append(missing, h.Name)
-				}
+				keyed = keyed || h.Key != ""
 			}
-			if len(missing) > 0 {
-				l.probs.add(sf.path, "tsig: every host needs its own key (hosts[].key); missing for %s", strings.Join(missing, ", "))
+			if !keyed && len(hosts) > 0 {
+				l.probs.add(sf.path, "tsig: no host has its own key (hosts[].key): nothing to grant")
 			}
 		case "kerberos":
 			n.SelfPublish = p
@@ -190,4 +191,39 @@ func validRealm(s string) bool {
 		}
 	}
 	return true
+}
+
+// severity decodes audit.severity: finding kind → ok, warning, critical or
+// unknown. The kinds are the auditor's; the CLI checks them.
+func (l *loader) severity(f field) map[string]string {
+	if f.absent() {
+		return nil
+	}
+	n := deref(f.node)
+	if n.Kind != yaml.MappingNode {
+		l.probs.add(f.path, "want a mapping of finding kinds to levels (ok, warning, critical, unknown); got %s", describe(n))
+		return nil
+	}
+	out := map[string]string{}
+	for _, p := range l.pairs(f.path, n, 0) {
+		kind := p.key.Value
+		lf := field{path: join(f.path, kind), node: p.val}
+		v, ok := l.scalar(lf)
+		if !ok {
+			if lf.absent() {
+				l.probs.add(lf.path, "empty: want ok, warning, critical or unknown")
+			}
+			continue
+		}
+		switch lvl := strings.ToLower(v); lvl {
+		case "ok", "warning", "critical", "unknown":
+			if _, dup := out[kind]; dup {
+				l.probs.add(lf.path, "repeated (line %d)", p.key.Line)
+			}
+			out[kind] = lvl
+		default:
+			l.probs.add(lf.path, "%q is not one of ok, warning, critical, unknown", v)
+		}
+	}
+	return out
 }

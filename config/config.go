@@ -75,6 +75,9 @@ type Audit struct {
 	StaleRuns  int           // consecutive failed runs before a target is stale, >= 1
 	MaxDeletes int           // deletions per apply without --force, >= 0
 	StateFile  string        // absolute path of the probe history
+	// Severity overrides the monitoring level of audit findings: kind
+	// (e.g. "lagging") → "ok", "warning", "critical" or "unknown".
+	Severity map[string]string
 }
 
 // NamedConf says which grants srvctl render named-conf adds so that KMS

@@ -254,6 +254,7 @@ audit:
   stale_runs: 1
   max_deletes: 2
   state_file: state/audit.json
+  severity: {lagging: CRITICAL, foreign: warning}
 named_conf:
   self_publish: kerberos
   realm: corp.example.com
@@ -316,7 +317,7 @@ zones:
 			{Name: "kms3-self.", Algorithm: "hmac-sha256"},
 		},
 		Audit: Audit{Resolver: "192.0.2.1:53", Timeout: 500 * time.Millisecond, Probe: "tcp", StaleAfter: time.Hour, StaleRuns: 1,
-			MaxDeletes: 2, StateFile: filepath.Join(dir, "state", "audit.json")},
+			MaxDeletes: 2, StateFile: filepath.Join(dir, "state", "audit.json"), Severity: map[string]string{"lagging": "critical", "foreign": "warning"}},
 		NamedConf: NamedConf{SelfPublish: "kerberos", Realm: "CORP.EXAMPLE.COM", LimitRecords: true},
 		Zones: []Zone{
 			{
@@ -596,7 +597,7 @@ func TestLoadProblems(t *testing.T) {
 		{"host key unknown", "hosts:\n  - name: kms1.corp.example.com\n    key: nokey\n" + keysOK + zonesOK, []string{
 			`hosts[0].key: "nokey" is not one of keys`}},
 		{"self publish tsig without keys", allOK + "named_conf:\n  self_publish: tsig\n", []string{
-			"named_conf.self_publish: tsig: every host needs its own key (hosts[].key); missing for kms1.corp.example.com., kms2.corp.example.com."}},
+			"named_conf.self_publish: tsig: no host has its own key (hosts[].key): nothing to grant"}},
 		{"self publish kerberos without realm", allOK + "named_conf:\n  self_publish: kerberos\n", []string{
 			"named_conf.realm: missing: self_publish kerberos needs the realm of the KMS hosts' machine accounts"}},
 		{"realm injection", allOK + "named_conf:\n  self_publish: kerberos\n  realm: 'CORP; }; allow-update { any'\n", []string{

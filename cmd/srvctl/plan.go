@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/srvctl/srvctl/config"
 	"github.com/srvctl/srvctl/publisher"
+	"github.com/srvctl/srvctl/publisher/bindfile"
 	"github.com/srvctl/srvctl/publisher/rfc2136"
 	"github.com/srvctl/srvctl/zones"
 )
@@ -18,6 +20,8 @@ type planOptions struct {
 	zones            []string
 	output           string
 	detailedExitcode bool
+	force            bool
+	stateFile        string
 }
 
 func newPlanCmd(g *globals, apply bool) *cobra.Command {
@@ -48,6 +52,8 @@ invalid or any zone failed (the others were still applied).`
 	f := cmd.Flags()
 	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	f.BoolVar(&o.force, "force", false, "lift the safety rules: allow more deletions than audit.max_deletes, and deleting a zone's last live record")
+	f.StringVar(&o.stateFile, "state-file", "", "probe history written by srvctl audit, for prune: stale (default audit.state_file)")
 	if !apply {
 		f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when changes are pending, 0 when there are none")
 	}
@@ -70,14 +76,23 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
+	pol, err := stalePolicy(cfg, cmpOr(o.stateFile, cfg.Audit.StateFile), o.force)
+	if err != nil {
+		return &exitStatus{code: exitError, err: err}
+	}
 	backend, err := newRFC2136(cfg)
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
 	defer backend.Close()
+	files, err := newBindfile(cfg)
+	if err != nil {
+		return &exitStatus{code: exitError, err: err}
+	}
 	r := publisher.New(publisher.Options{
-		Backends:    map[string]publisher.Backend{"rfc2136": backend},
-		Policy:      zones.Policy{Prune: cfg.Prune},
+		Backends:    map[string]publisher.Backend{config.DefaultBackend: backend, config.BindfileBackend: files},
+		Policy:      pol,
+		MaxDeletes:  cfg.Audit.MaxDeletes,
 		Concurrency: cfg.Concurrency,
 		Logger:      log.Named("publisher"),
 	})
@@ -145,6 +160,9 @@ func selectZones(all []zones.Zone, names []string) ([]zones.Zone, error) {
 func newRFC2136(cfg *config.Config) (*rfc2136.Backend, error) {
 	keys := make(map[string]*rfc2136.Key, len(cfg.Keys))
 	for _, k := range cfg.Keys {
+		if k.SecretFile == "" {
+			continue // a KMS host's own key, named only in named.conf grants
+		}
 		key, err := rfc2136.NewKey(k.Name, k.Algorithm, k.Secret.Reveal())
 		if err != nil {
 			return nil, err
@@ -163,4 +181,20 @@ func newRFC2136(cfg *config.Config) (*rfc2136.Backend, error) {
 		Timeout: cfg.Timeout,
 		MaxIdle: cfg.Concurrency,
 	}), nil
+}
+
+// newBindfile builds the bindfile backend for the config's bindfile zones.
+func newBindfile(cfg *config.Config) (*bindfile.Backend, error) {
+	zc := make(map[string]bindfile.Zone)
+	for _, z := range cfg.Zones {
+		if z.Backend != config.BindfileBackend {
+			continue
+		}
+		zc[z.Name] = bindfile.Zone{File: z.File, ZoneFile: z.ZoneFile, Check: z.CheckCommand, Reload: z.ReloadCommand}
+	}
+	source, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		source = cfg.Path
+	}
+	return bindfile.New(bindfile.Options{Zones: zc, Source: source})
 }

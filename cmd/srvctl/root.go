@@ -63,7 +63,7 @@ RFC 2136 dynamic updates.`,
 	pf.String("log-level", "", "log level: debug, info, warn, error (default info)")
 	pf.String("log-format", "", "log format: console or json (default console on a terminal, json otherwise)")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newVersionCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newAuditCmd(g), newRenderCmd(g), newVersionCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	var es *exitStatus

@@ -6,7 +6,10 @@
 package bench
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/srvctl/srvctl/internal/bindtest"
+	"github.com/srvctl/srvctl/internal/kmstest"
 )
 
 const (
@@ -71,8 +75,14 @@ func writeConfig(b *testing.B, dir string, srv *bindtest.Server, names []string)
 // timed runs a command and returns its wall time and peak RSS in MiB.
 func timed(b *testing.B, cmd *exec.Cmd, wantCode int) (time.Duration, float64) {
 	b.Helper()
+	return timedOut(b, cmd, wantCode, nil)
+}
+
+// timedOut is timed with the command's stdout written to stdout.
+func timedOut(b *testing.B, cmd *exec.Cmd, wantCode int, stdout io.Writer) (time.Duration, float64) {
+	b.Helper()
 	var stderr strings.Builder
-	cmd.Stdout = nil
+	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
 	start := time.Now()
 	err := cmd.Run()
@@ -149,5 +159,68 @@ func BenchmarkEndToEnd(b *testing.B) {
 					nsWall.Round(time.Millisecond), nsRate, applyRate/nsRate)
 			}
 		})
+	}
+}
+
+// BenchmarkAudit runs `srvctl audit` over 5,000 zones whose records name
+// the same 3 KMS hosts (real responders on loopback): each target must be
+// probed once per run, and the whole audit should take under a second.
+func BenchmarkAudit(b *testing.B) {
+	bin := srvctlBinary(b, b.TempDir())
+	const n = 5000
+	var kms [3]*kmstest.Server
+	hostRecords := []string{}
+	for i := range kms {
+		kms[i] = kmstest.Start(b)
+		hostRecords = append(hostRecords, fmt.Sprintf("kms%d.hosts.bench. 300 IN A 127.0.0.1", i))
+	}
+	names := zoneNames(n)
+	records := map[string][]string{"hosts.bench": hostRecords}
+	for _, z := range names {
+		for i, k := range kms {
+			records[z] = append(records[z], fmt.Sprintf("_vlmcs._tcp.%s 3600 IN SRV %d 100 %d kms%d.hosts.bench.", z, i, k.Port, i))
+		}
+	}
+	srv := bindtest.Start(b, bindtest.Options{Zones: names, Static: []string{"hosts.bench"}, Records: records})
+	dir := b.TempDir()
+	var sb strings.Builder
+	sb.WriteString("hosts:\n")
+	for i, k := range kms {
+		fmt.Fprintf(&sb, "  - name: kms%d.hosts.bench\n    port: %d\n    priority: %d\n    weight: 100\n", i, k.Port, i)
+	}
+	fmt.Fprintf(&sb, "keys:\n  - name: %s\n    secret_file: %s\n", key, srv.KeyFile(key))
+	fmt.Fprintf(&sb, "audit:\n  resolver: %s\n  state_file: %s\nzones:\n", srv.Addr, filepath.Join(dir, "state.json"))
+	for _, z := range names {
+		fmt.Fprintf(&sb, "  - name: %s\n    server: %s\n    key: %s\n    audit_servers: [%s]\n", z, srv.Addr, key, srv.Addr)
+	}
+	cfg := filepath.Join(dir, "srvctl.yaml")
+	if err := os.WriteFile(cfg, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		before := kms[0].Binds() + kms[1].Binds() + kms[2].Binds()
+		cmd := exec.Command(bin, "-c", cfg, "--log-level", "warn", "audit", "-o", "json", "--prometheus-file", filepath.Join(dir, "srvctl.prom"))
+		var out bytes.Buffer
+		wall, rss := timedOut(b, cmd, 0, &out)
+		probes := kms[0].Binds() + kms[1].Binds() + kms[2].Binds() - before
+		var rep struct {
+			Duration time.Duration `json:"duration_ns"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			b.Fatalf("audit -o json: %v", err)
+		}
+		validate, _ := timed(b, exec.Command(bin, "-c", cfg, "--log-level", "warn", "validate"), 0)
+		nagios, _ := timed(b, exec.Command(bin, "-c", cfg, "--log-level", "warn", "audit", "-o", "nagios"), 0)
+		if probes != 3 {
+			b.Fatalf("one audit of %d zones made %d probes, want 3 (one per target)", n, probes)
+		}
+		b.ReportMetric(wall.Seconds(), "audit-s")
+		b.ReportMetric(rep.Duration.Seconds(), "audit-core-s")
+		b.ReportMetric(validate.Seconds(), "config-load-s")
+		b.ReportMetric(nagios.Seconds(), "audit-nagios-s")
+		b.ReportMetric(float64(probes), "probes")
+		b.ReportMetric(rss, "peak-RSS-MiB")
+		b.Logf("audit of %d zones naming 3 targets: -o json %v wall (queries and probes %v; process start and config load alone %v), -o nagios %v, %d probes, %.1f MiB",
+			n, wall.Round(time.Millisecond), rep.Duration.Round(time.Millisecond), validate.Round(time.Millisecond), nagios.Round(time.Millisecond), probes, rss)
 	}
 }

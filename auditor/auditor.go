@@ -1,0 +1,186 @@
+// Package auditor answers the administrator's question "will KMS
+// activation work in every zone, and if not, why and since when?".
+//
+// For each zone it asks every authoritative server what it serves
+// (auditor/dnsview), probes each distinct target once however many zones
+// name it (auditor/probe), records the probes in the history that tells a
+// dead host from a blip (auditor/state), and judges the result: the RRset
+// against the desired state, its sanity, and what a client in the zone
+// experiences, in the words of the error codes it would see.
+//
+// The report renders as text, JSON, a Monitoring Plugins status (Nagios,
+// Icinga) and a Prometheus text file.
+package auditor
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/srvctl/srvctl/auditor/dnsview"
+	"github.com/srvctl/srvctl/auditor/probe"
+	"github.com/srvctl/srvctl/auditor/state"
+	"github.com/srvctl/srvctl/zones"
+)
+
+// Request is one zone to audit.
+type Request struct {
+	// Zone is the zone's desired state (name, service, desired records).
+	Zone zones.Zone
+	// Servers are the servers to ask ("host:port"); empty means the
+	// zone's NS set.
+	Servers []string
+}
+
+// History is the probe history: state.Locked. Audit records this run's
+// probes in it and judges each target from what it then holds.
+type History interface {
+	Record(k state.Key, o state.Observation)
+	State() *state.State
+}
+
+// Options configure an Auditor. Viewer and Prober are required.
+type Options struct {
+	Viewer *dnsview.Viewer
+	Prober *probe.Prober
+	// Policy says when a failing target is stale.
+	Policy state.Policy
+	// Severity overrides the level of findings by kind, e.g. KindLagging:
+	// Critical. Client-view levels are not overridden.
+	Severity map[Kind]Level
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives progress; nil logs nothing.
+	Logger *zap.Logger
+}
+
+// Auditor audits zones.
+type Auditor struct {
+	viewer   *dnsview.Viewer
+	prober   *probe.Prober
+	policy   state.Policy
+	severity map[Kind]Level
+	now      func() time.Time
+	log      *zap.Logger
+}
+
+// New returns an Auditor.
+func New(o Options) *Auditor {
+	a := &Auditor{viewer: o.Viewer, prober: o.Prober, policy: o.Policy, severity: o.Severity, now: o.Now, log: o.Logger}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = zap.NewNop()
+	}
+	return a
+}
+
+// Audit audits every zone of reqs and returns the report, zones in the
+// order of reqs. It asks the servers of all zones, then probes every
+// distinct target (of what the zones serve and of what they should serve)
+// once, records the probes in hist (nil: no history, no stale verdicts),
+// and judges each zone.
+func (a *Auditor) Audit(ctx context.Context, reqs []Request, hist History) *Report {
+	start := a.now()
+	queries := make([]dnsview.Query, len(reqs))
+	for i, r := range reqs {
+		queries[i] = dnsview.Query{Zone: r.Zone.Name, Owner: r.Zone.Owner(), Servers: r.Servers}
+	}
+	views := a.viewer.View(ctx, queries)
+
+	served := make([][]zones.Record, len(reqs))
+	var targets []probe.Target
+	for i := range reqs {
+		served[i] = servedRecords(views[i])
+		for _, r := range slices.Concat(served[i], reqs[i].Zone.Desired) {
+			if r.Target != "." {
+				targets = append(targets, probe.Target{Host: r.Target, Port: r.Port})
+			}
+		}
+	}
+	results := a.prober.Probe(ctx, targets)
+	probedAt := a.now()
+	a.log.Debug("targets probed", zap.Int("targets", len(results)))
+
+	var st *state.State
+	if hist != nil {
+		for t, r := range results {
+			// A CNAME target is an error to fix, but clients may still
+			// reach a KMS host through it: never evidence for deletion.
+			if r.Probed && r.Resolve != probe.ResolveCNAME {
+				hist.Record(state.Key{Host: t.Host, Port: t.Port}, state.Observation{
+					Time: probedAt, Resolved: r.Resolve == probe.ResolveOK, Live: r.Live, Detail: r.Reason(),
+				})
+			}
+		}
+		st = hist.State()
+	}
+
+	rep := &Report{Time: start.UTC(), Probe: string(a.probeMode(results)), History: st != nil}
+	targetZones := make(map[probe.Target][]string)
+	for i, req := range reqs {
+		z := a.judge(req, views[i], served[i], results, st, probedAt)
+		for _, r := range z.Records {
+			t := probe.Target{Host: r.Target, Port: r.Port}
+			// Zones come one at a time: only the last entry can repeat.
+			if l := targetZones[t]; len(l) == 0 || l[len(l)-1] != z.Zone {
+				targetZones[t] = append(targetZones[t], z.Zone)
+			}
+		}
+		rep.Zones = append(rep.Zones, z)
+	}
+	for t, r := range results {
+		tr := TargetReport{Result: r, Zones: targetZones[t]}
+		if st != nil {
+			v := st.Verdict(state.Key{Host: t.Host, Port: t.Port}, probedAt, a.policy)
+			tr.Verdict = &v
+		}
+		rep.Targets = append(rep.Targets, tr)
+	}
+	slices.SortFunc(rep.Targets, func(x, y TargetReport) int {
+		return cmp.Or(cmp.Compare(x.Target.Host, y.Target.Host), cmp.Compare(x.Target.Port, y.Target.Port))
+	})
+	rep.Duration = a.now().Sub(start)
+	rep.Level = OK
+	for _, z := range rep.Zones {
+		rep.Level = worse(rep.Level, z.Level)
+	}
+	return rep
+}
+
+// probeMode is the mode the results were probed in.
+func (a *Auditor) probeMode(results map[probe.Target]probe.Result) probe.Mode {
+	for _, r := range results {
+		return r.Mode
+	}
+	return ""
+}
+
+// servedRecords is the RRset clients get: the one the servers with the
+// highest serial serve (dnsview reports the others as lagging or
+// differing).
+func servedRecords(v dnsview.Zone) []zones.Record {
+	var best *dnsview.Server
+	for i := range v.Servers {
+		s := &v.Servers[i]
+		if s.Status != dnsview.StatusOK {
+			continue
+		}
+		if best == nil || serialLess(best.Serial, s.Serial) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.Records
+}
+
+// serialLess compares SOA serials in RFC 1982 arithmetic.
+func serialLess(a, b uint32) bool {
+	return a != b && int32(b-a) > 0
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/srvctl/srvctl/auditor"
+	"github.com/srvctl/srvctl/auditor/dnsview"
+	"github.com/srvctl/srvctl/auditor/probe"
+	"github.com/srvctl/srvctl/auditor/state"
+	"github.com/srvctl/srvctl/config"
+	"github.com/srvctl/srvctl/zones"
+)
+
+type auditOptions struct {
+	zones          []string
+	output         string
+	stateFile      string
+	noState        bool
+	prometheusFile string
+}
+
+// forgetAfter is how long the history keeps a target that no zone names
+// any more.
+const forgetAfter = 30 * 24 * time.Hour
+
+func newAuditCmd(g *globals) *cobra.Command {
+	o := &auditOptions{}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Tell what a KMS client in each zone experiences, and why",
+		Long: `audit asks every authoritative server of each zone (its NS set, or the zone's
+audit_servers) for the SOA serial and the SRV RRset, probes every target once
+(A/AAAA, TCP connect, a DCE/RPC bind to the KMS interface), keeps the probe
+history in the state file so that a dead host can be told from a blip, and
+reports per zone what clients experience, with the findings behind it.
+
+Exit status follows the Monitoring Plugins convention for every output:
+0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad config, a state file
+another audit holds, or a failure to write the report).`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json, nagios or prometheus")
+	f.StringVar(&o.stateFile, "state-file", "", "probe history (default audit.state_file, /var/lib/srvctl/state.json)")
+	f.BoolVar(&o.noState, "no-state", false, "neither read nor write the probe history (no stale detection)")
+	f.StringVar(&o.prometheusFile, "prometheus-file", "", "also write the figures to this node_exporter textfile (atomically)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return g.runAudit(cmd, o)
+	}
+	return cmd
+}
+
+// unknown is the audit's failure to run: exit 3, and for nagios a status
+// line that says why.
+func (g *globals) unknown(o *auditOptions, err error) error {
+	if o.output == "nagios" {
+		fmt.Fprintf(g.stdout, "SRVCTL AUDIT UNKNOWN - %s\n", strings.ReplaceAll(strings.SplitN(err.Error(), "\n", 2)[0], "|", "/"))
+	}
+	return &exitStatus{code: int(auditor.Unknown), err: err}
+}
+
+func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
+	var write func(io.Writer, *auditor.Report) error
+	switch o.output {
+	case "text":
+		write = auditor.WriteText
+	case "json":
+		write = auditor.WriteJSON
+	case "nagios":
+		write = auditor.WriteNagios
+	case "prometheus":
+		write = auditor.WritePrometheus
+	default:
+		return g.unknown(o, fmt.Errorf("--output %q: want text, json, nagios or prometheus", o.output))
+	}
+	cfg, log, err := g.load(cmd, true)
+	if err != nil {
+		return g.unknown(o, err)
+	}
+	defer log.Sync()
+	zs, err := selectZones(cfg.Desired(), o.zones)
+	if err != nil {
+		return g.unknown(o, err)
+	}
+	a, err := newAuditor(cfg, log)
+	if err != nil {
+		return g.unknown(o, err)
+	}
+
+	var hist *state.Locked
+	path := cmpOr(o.stateFile, cfg.Audit.StateFile)
+	if !o.noState {
+		hist, err = state.Lock(path)
+		if err != nil {
+			return g.unknown(o, stateHint(err, path))
+		}
+		defer hist.Close()
+	}
+	servers := make(map[string][]string, len(cfg.Zones))
+	for _, z := range cfg.Zones {
+		servers[z.Name] = z.AuditServers
+	}
+	reqs := make([]auditor.Request, len(zs))
+	for i, z := range zs {
+		reqs[i] = auditor.Request{Zone: z, Servers: servers[z.Name]}
+	}
+	log.Info("audit started", zap.Int("zones", len(reqs)), zap.String("probe", cfg.Audit.Probe))
+	var rep *auditor.Report
+	if hist != nil {
+		rep = a.Audit(cmd.Context(), reqs, hist)
+		hist.Forget(time.Now().Add(-max(forgetAfter, 3*cfg.Audit.StaleAfter)))
+		if err := hist.Save(); err != nil {
+			return g.unknown(o, err)
+		}
+	} else {
+		rep = a.Audit(cmd.Context(), reqs, nil)
+	}
+	if err := cmd.Context().Err(); err != nil {
+		return g.unknown(o, fmt.Errorf("audit interrupted: %w", err))
+	}
+	s := rep.Summarize()
+	log.Info("audit done", zap.Stringer("level", rep.Level), zap.Int("zones", s.Zones), zap.Int("critical", s.Critical),
+		zap.Int("warning", s.Warning), zap.Int("targets", s.Targets), zap.Int("live_targets", s.LiveTargets),
+		zap.Int("stale_records", s.StaleRecords), zap.Duration("duration", rep.Duration))
+
+	if o.prometheusFile != "" {
+		if err := auditor.WriteFile(o.prometheusFile, func(w io.Writer) error { return auditor.WritePrometheus(w, rep) }); err != nil {
+			return g.unknown(o, err)
+		}
+	}
+	if err := write(g.stdout, rep); err != nil {
+		return g.unknown(o, fmt.Errorf("writing the report: %w", err))
+	}
+	if rep.Level != auditor.OK {
+		return &exitStatus{code: int(rep.Level)}
+	}
+	return nil
+}
+
+// newAuditor builds the auditor the config describes.
+func newAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
+	viewer, err := dnsview.New(dnsview.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Concurrency: 4 * cfg.Concurrency})
+	if err != nil {
+		return nil, fmt.Errorf("audit.resolver: %w", err)
+	}
+	prober, err := probe.New(probe.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Mode: probe.Mode(cfg.Audit.Probe), Concurrency: 2 * cfg.Concurrency})
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	severity := make(map[auditor.Kind]auditor.Level, len(cfg.Audit.Severity))
+	kinds := auditor.Kinds()
+	var probs []string
+	for k, v := range cfg.Audit.Severity {
+		if !slices.Contains(kinds, auditor.Kind(k)) {
+			probs = append(probs, fmt.Sprintf("audit.severity.%s: not a kind of finding (%s)", k, joinKinds(kinds)))
+			continue
+		}
+		lvl, err := auditor.ParseLevel(v)
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("audit.severity.%s: %v", k, err))
+			continue
+		}
+		severity[auditor.Kind(k)] = lvl
+	}
+	if len(probs) > 0 {
+		slices.Sort(probs)
+		return nil, fmt.Errorf("config %s: %s", cfg.Path, strings.Join(probs, "; "))
+	}
+	return auditor.New(auditor.Options{
+		Viewer:   viewer,
+		Prober:   prober,
+		Policy:   state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns},
+		Severity: severity,
+		Logger:   log.Named("auditor"),
+	}), nil
+}
+
+func joinKinds(kinds []auditor.Kind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// stateHint adds what to do to a state file error.
+func stateHint(err error, path string) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w (create %s writable by srvctl, or set audit.state_file or --state-file)", err, filepath.Dir(path))
+	}
+	return err
+}
+
+// stalePolicy returns the deletion policy for plan and apply: the prune
+// policy with the probe history's evidence. The history is read without a
+// lock: it is only ever replaced whole.
+func stalePolicy(cfg *config.Config, path string, force bool) (zones.Policy, error) {
+	pol := zones.Policy{Prune: cfg.Prune, Force: force}
+	st, err := state.Load(path)
+	if err != nil {
+		if cfg.Prune != zones.PruneStale {
+			return pol, nil // the history only guards deletions then: without it none is known live
+		}
+		return pol, fmt.Errorf("prune: stale needs the probe history: %w", stateHint(err, path))
+	}
+	sp := state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns}
+	now := time.Now()
+	pol.Stale = func(r zones.Record) (string, bool) {
+		v := st.Verdict(state.Key{Host: r.Target, Port: r.Port}, now, sp)
+		return v.Reason, v.Stale
+	}
+	pol.Live = func(r zones.Record) bool {
+		v := st.Verdict(state.Key{Host: r.Target, Port: r.Port}, now, sp)
+		return v.Known && !v.Failing
+	}
+	return pol, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
