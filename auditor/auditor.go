@@ -16,6 +16,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -113,7 +114,7 @@ func (a *Auditor) Audit(ctx context.Context, reqs []Request, hist History) *Repo
 			// reach a KMS host through it: never evidence for deletion.
 			if r.Probed && r.Resolve != probe.ResolveCNAME {
 				hist.Record(state.Key{Host: t.Host, Port: t.Port}, state.Observation{
-					Time: probedAt, Resolved: r.Resolve == probe.ResolveOK, Live: r.Live, Detail: r.Reason(),
+					Time: probedAt, Resolved: r.Resolve == probe.ResolveOK, Live: r.Live, Detail: observed(r),
 				})
 			}
 		}
@@ -183,4 +184,31 @@ func servedRecords(v dnsview.Zone) []zones.Record {
 // serialLess compares SOA serials in RFC 1982 arithmetic.
 func serialLess(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
+}
+
+// observed is the short detail of a failed probe for the history, which
+// wraps it in its own sentence ("no answer on 1688 (DETAIL) in 3 runs
+// since ..."): what each address did, or why the host has none.
+func observed(r probe.Result) string {
+	switch r.Resolve {
+	case probe.ResolveOK:
+	case probe.ResolveNXDomain:
+		return "NXDOMAIN"
+	case probe.ResolveNoAddress:
+		return "no A or AAAA record"
+	default:
+		return string(r.Resolve) + " " + r.ResolveDetail
+	}
+	var parts []string
+	for _, a := range r.Addrs {
+		if a.Status == probe.StatusKMS || a.Status == probe.StatusOpen {
+			continue
+		}
+		p := string(a.Status) + " on " + a.Addr.String()
+		if a.Status == probe.StatusNotKMS && a.Detail != "" {
+			p += ": " + a.Detail
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -248,8 +248,9 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 			rr.Stale = verdict.Stale
 		}
 		since := ""
-		if verdict.Failing {
-			since = "; " + strings.TrimPrefix(verdict.Reason, r.Target+": ")
+		if verdict.Failing && !verdict.Stale {
+			since = fmt.Sprintf("; failing in %s since %s (stale after %s and %s)", plural(verdict.Runs, "run"),
+				verdict.Since.UTC().Format("2006-01-02T15:04Z"), a.policyAfter(), plural(a.policyRuns(), "run"))
 		}
 		switch rr.Status {
 		case "cname":
@@ -438,4 +439,18 @@ func clientView(z *Zone, served []zones.Record) (string, Level) {
 		return fmt.Sprintf("activation works (%d of %d hosts answer), but clients lose time on the dead ones: %s", z.LiveTargets, len(real), strings.Join(dead, ", ")), Warning
 	}
 	return fmt.Sprintf("activation works: %d of %d hosts answer", z.LiveTargets, len(real)), OK
+}
+
+func (a *Auditor) policyAfter() string {
+	if a.policy.After <= 0 {
+		return state.DefaultAfter.String()
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(a.policy.After.String(), "0s"), "0m")
+}
+
+func (a *Auditor) policyRuns() int {
+	if a.policy.Runs <= 0 {
+		return state.DefaultRuns
+	}
+	return a.policy.Runs
 }

@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/srvctl/srvctl/internal/bindtest"
+	"github.com/srvctl/srvctl/internal/kmstest"
 )
 
 // keyName is the TSIG key srvctl signs with; named's update-policy lets it
@@ -43,7 +44,7 @@ func zoneNames() []string {
 const configText = `# srvctl demo config (see README.md, "Configuration")
 service: _vlmcs._tcp
 ttl: 3600
-prune: none
+prune: stale
 hosts:
   - name: kms1.corp.example.com
     port: 1688
@@ -61,20 +62,27 @@ keys:
   - name: ` + keyName + `
     algorithm: hmac-sha256
     secret_file: %[1]s
+audit:
+  resolver: %[2]s                   # the demo's named also serves the hosts' A records
+  timeout: 1s
+  state_file: %[3]s
 zones:
   - name: corp.example.com          # every host
     backend: rfc2136
     server: %[2]s
     key: ` + keyName + `
+    audit_servers: [%[2]s]
   - name: branch.example.net        # only these two hosts
     backend: rfc2136
     server: %[2]s
     key: ` + keyName + `
+    audit_servers: [%[2]s]
     hosts: [kms1.corp.example.com, kms2.corp.example.com]
   - name: lab.example.org           # every host; the lab's own kms3 first
     backend: rfc2136
     server: %[2]s
     key: ` + keyName + `
+    audit_servers: [%[2]s]
     overrides:
       - host: kms3.corp.example.com
         priority: 0
@@ -113,8 +121,22 @@ func run(ctx context.Context, bin string, out, errOut io.Writer) (err error) {
 		return err
 	}
 
+	heading(out, "Starting two KMS hosts (DCE/RPC responders on port 1688 of 127.0.0.1 and 127.0.0.2); kms3 is down")
+	for _, addr := range []string{"127.0.0.1:1688", "127.0.0.2:1688"} {
+		kms, err := kmstest.Listen(addr)
+		if err != nil {
+			return fmt.Errorf("%w (is something else listening on %s?)", err, addr)
+		}
+		defer kms.Close()
+	}
 	heading(out, "Starting a throwaway BIND named on 127.0.0.1 with three empty zones")
-	srv, err := bindtest.Launch(bindtest.Options{Zones: zoneNames(), Keys: []string{keyName}})
+	srv, err := bindtest.Launch(bindtest.Options{Zones: zoneNames(), Keys: []string{keyName}, Records: map[string][]string{
+		"corp.example.com.": {
+			"kms1.corp.example.com. 300 IN A 127.0.0.1",
+			"kms2.corp.example.com. 300 IN A 127.0.0.2",
+			"kms3.corp.example.com. 300 IN A 127.0.0.3",
+		},
+	}})
 	if err != nil {
 		return err
 	}
@@ -167,6 +189,18 @@ func run(ctx context.Context, bin string, out, errOut io.Writer) (err error) {
 	if err := srvctl(0, "plan", "--detailed-exitcode"); err != nil {
 		return err
 	}
+	heading(out, "srvctl audit: what a KMS client in each zone experiences (kms3 is down: WARNING, exit status 1)")
+	if err := srvctl(1, "audit"); err != nil {
+		return err
+	}
+	heading(out, "srvctl audit -o nagios: the same for Icinga/Nagios")
+	if err := srvctl(1, "audit", "-o", "nagios"); err != nil {
+		return err
+	}
+	heading(out, "srvctl render named-conf --zone lab.example.org --check: what BIND needs to let srvctl in")
+	if err := srvctl(0, "render", "named-conf", "--zone", "lab.example.org", "--check"); err != nil {
+		return err
+	}
 	heading(out, "Done")
 	return nil
 }
@@ -182,7 +216,7 @@ func writeConfig(dir string, srv *bindtest.Server) (path, text string, err error
 	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		return "", "", fmt.Errorf("key file: %w", err)
 	}
-	text = fmt.Sprintf(configText, yamlQuote(keyFile), srv.Addr)
+	text = fmt.Sprintf(configText, yamlQuote(keyFile), srv.Addr, yamlQuote(filepath.Join(dir, "state.json")))
 	path = filepath.Join(dir, "srvctl.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return "", "", fmt.Errorf("config: %w", err)
