@@ -117,7 +117,8 @@ func TestAuditClientView(t *testing.T) {
 		{"some.test.", auditor.Warning, "activation works (1 of 2 hosts answer), but clients lose time on the dead ones: kms2.hosts.test.", []string{"dead", "foreign"}},
 		{"dead.test.", auditor.Critical, "0x800706BA (The RPC server is unavailable)", []string{"dead", "foreign", "missing"}},
 		{"empty.test.", auditor.Critical, "0x8007232B (DNS name does not exist) or 0x8007251D", []string{"missing"}},
-		{"alias.test.", auditor.Critical, "no target answers as a KMS host", []string{"cname", "foreign"}},
+		// An alias is an error, but clients may follow it: not a dead host.
+		{"alias.test.", auditor.Warning, "1 host published; targets not probed", []string{"cname", "foreign"}},
 		{"gone.test.", auditor.Warning, "activation works (1 of 2 hosts answer)", []string{"foreign", "starved", "unresolved"}},
 	}
 	for i, tt := range tests {
@@ -191,5 +192,23 @@ func TestAuditStaleLifecycle(t *testing.T) {
 	}
 	if v := st.Verdict(state.Key{Host: "kms1.hosts.test.", Port: uint16(w.kms.Port)}, start.Add(97*time.Hour), state.Policy{}); v.Failing {
 		t.Errorf("the live target is failing: %+v", v)
+	}
+}
+
+// TestAuditZoneError: when srvctl cannot find a zone's servers (its NS
+// lookup is refused), the zone is UNKNOWN: nothing is said of clients,
+// and nothing is reported missing.
+func TestAuditZoneError(t *testing.T) {
+	w := newWorld(t)
+	kms1 := zones.Record{Target: "kms1.hosts.test.", Port: uint16(w.kms.Port), Weight: 100, TTL: 3600}
+	req := w.request("elsewhere.example", kms1)
+	req.Servers = nil // find them through NS: the test named refuses
+	rep := w.auditor(t, nil).Audit(context.Background(), []auditor.Request{req}, nil)
+	z := rep.Zones[0]
+	if z.Level != auditor.Unknown || !slices.Equal(kinds(z), []string{"zone-error"}) || !strings.HasPrefix(z.Client, "unknown") {
+		t.Errorf("zone %s: level %s, client %q, findings %+v; want UNKNOWN with only the zone error", z.Zone, z.Level, z.Client, z.Findings)
+	}
+	if rep.Level != auditor.Unknown {
+		t.Errorf("report level %s, want UNKNOWN", rep.Level)
 	}
 }

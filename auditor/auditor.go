@@ -49,6 +49,9 @@ type Options struct {
 	Prober *probe.Prober
 	// Policy says when a failing target is stale.
 	Policy state.Policy
+	// Prune is the config's prune policy, for the wording of stale
+	// findings; "" says nothing of it.
+	Prune zones.Prune
 	// Severity overrides the level of findings by kind, e.g. KindLagging:
 	// Critical. Client-view levels are not overridden.
 	Severity map[Kind]Level
@@ -63,6 +66,7 @@ type Auditor struct {
 	viewer   *dnsview.Viewer
 	prober   *probe.Prober
 	policy   state.Policy
+	prune    zones.Prune
 	severity map[Kind]Level
 	now      func() time.Time
 	log      *zap.Logger
@@ -70,7 +74,7 @@ type Auditor struct {
 
 // New returns an Auditor.
 func New(o Options) *Auditor {
-	a := &Auditor{viewer: o.Viewer, prober: o.Prober, policy: o.Policy, severity: o.Severity, now: o.Now, log: o.Logger}
+	a := &Auditor{viewer: o.Viewer, prober: o.Prober, policy: o.Policy, prune: o.Prune, severity: o.Severity, now: o.Now, log: o.Logger}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -110,9 +114,10 @@ func (a *Auditor) Audit(ctx context.Context, reqs []Request, hist History) *Repo
 	var st *state.State
 	if hist != nil {
 		for t, r := range results {
-			// A CNAME target is an error to fix, but clients may still
-			// reach a KMS host through it: never evidence for deletion.
-			if r.Probed && r.Resolve != probe.ResolveCNAME {
+			// Only what the target did is evidence: not a CNAME (clients
+			// may still reach a KMS host through it), and not a failure
+			// of srvctl's own resolver (SERVFAIL, timeout, refused).
+			if r.Probed && (r.Resolve == probe.ResolveOK || r.Resolve == probe.ResolveNXDomain || r.Resolve == probe.ResolveNoAddress) {
 				hist.Record(state.Key{Host: t.Host, Port: t.Port}, state.Observation{
 					Time: probedAt, Resolved: r.Resolve == probe.ResolveOK, Live: r.Live, Detail: observed(r),
 				})

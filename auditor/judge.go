@@ -203,6 +203,9 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 	}
 	flagged := map[string]bool{}
 	for _, f := range v.Findings {
+		if v.Err != "" && f.Kind == dnsview.KindNoServers {
+			continue // the zone error says why: srvctl could not look, clients may well get answers
+		}
 		k := map[dnsview.Kind]Kind{
 			dnsview.KindNoServers: KindNoServers, dnsview.KindNoAnswer: KindNoAnswer, dnsview.KindLame: KindLame,
 			dnsview.KindError: KindServerError, dnsview.KindLagging: KindLagging, dnsview.KindDiffers: KindDiffers,
@@ -223,11 +226,22 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 		}
 	}
 
+	if v.Err != "" && len(served) == 0 {
+		// Nothing was read: no diff, no sanity, no client view to give.
+		z.Client, z.ClientLevel = "unknown: the zone could not be audited ("+v.Err+")", Unknown
+		z.Level = z.ClientLevel
+		for _, f := range z.Findings {
+			z.Level = worse(z.Level, f.Level)
+		}
+		return z
+	}
+
 	// The records and their targets.
 	desired := map[string]bool{}
 	for _, d := range req.Zone.Desired {
 		desired[d.Target] = true
 	}
+	liveSeen := map[probe.Target]bool{}
 	for _, r := range served {
 		rr := RecordReport{Record: r, Desired: desired[r.Target]}
 		target := probe.Target{Host: r.Target, Port: r.Port}
@@ -239,7 +253,8 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 		}
 		res := results[target]
 		rr.Status, rr.Reason = targetStatus(res), res.Reason()
-		if rr.Status == "live" {
+		if rr.Status == "live" && !liveSeen[target] {
+			liveSeen[target] = true
 			z.LiveTargets++
 		}
 		var verdict state.Verdict
@@ -271,7 +286,7 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 			if rr.Desired {
 				add(KindStale, "", tname, "%s (desired: srvctl keeps it; fix the host or remove it from the config)", verdict.Reason)
 			} else {
-				add(KindStale, "", tname, "%s: srvctl apply deletes it under prune: stale", verdict.Reason)
+				add(KindStale, "", tname, "%s: %s", verdict.Reason, a.pruneNote())
 			}
 		}
 		z.Records = append(z.Records, rr)
@@ -393,7 +408,7 @@ func (a *Auditor) sanity(z *Zone, add func(k Kind, server, target, format string
 	// A first choice made only of dead hosts while live ones wait behind.
 	if len(prios) > 1 && z.LiveTargets > 0 {
 		first := byPrio[prios[0]]
-		if !slices.ContainsFunc(first, func(r RecordReport) bool { return r.Status == "live" || r.Status == "unprobed" }) {
+		if !slices.ContainsFunc(first, func(r RecordReport) bool { return r.Status == "live" || r.Status == "unprobed" || r.Status == "cname" }) {
 			var dead []string
 			for _, r := range first {
 				dead = append(dead, r.Target)
@@ -420,25 +435,35 @@ func clientView(z *Zone, served []zones.Record) (string, Level) {
 	if len(real) == 0 {
 		return "no SRV records: clients fail with 0x8007232B (DNS name does not exist) or 0x8007251D (No records found for DNS query)", Critical
 	}
-	var dead, unprobed []string
+	// Hosts, not records: a host with two records is one host.
+	var dead, unknown []string
+	hosts := map[string]bool{}
 	for _, r := range real {
+		host := probe.Target{Host: r.Target, Port: r.Port}.String()
+		if hosts[host] {
+			continue
+		}
+		hosts[host] = true
 		switch r.Status {
 		case "live":
-		case "unprobed":
-			unprobed = append(unprobed, r.Target)
+		case "unprobed", "cname": // an alias is not probed: clients may still follow it
+			unknown = append(unknown, r.Target)
 		default:
 			dead = append(dead, r.Target)
 		}
 	}
+	n := len(hosts)
 	switch {
-	case len(unprobed) == len(real):
-		return fmt.Sprintf("%d records published; targets not probed", len(real)), OK
+	case len(unknown) == n:
+		return fmt.Sprintf("%s published; targets not probed", plural(n, "host")), OK
+	case z.LiveTargets == 0 && len(unknown) > 0:
+		return fmt.Sprintf("no probed target answers as a KMS host (dead: %s); only the unprobed %s may work", strings.Join(dead, ", "), strings.Join(unknown, ", ")), Warning
 	case z.LiveTargets == 0:
 		return fmt.Sprintf("no target answers as a KMS host: clients fail with 0x800706BA (The RPC server is unavailable); dead: %s", strings.Join(dead, ", ")), Critical
 	case len(dead) > 0:
-		return fmt.Sprintf("activation works (%d of %d hosts answer), but clients lose time on the dead ones: %s", z.LiveTargets, len(real), strings.Join(dead, ", ")), Warning
+		return fmt.Sprintf("activation works (%d of %d hosts answer), but clients lose time on the dead ones: %s", z.LiveTargets, n, strings.Join(dead, ", ")), Warning
 	}
-	return fmt.Sprintf("activation works: %d of %d hosts answer", z.LiveTargets, len(real)), OK
+	return fmt.Sprintf("activation works: %d of %d hosts answer", z.LiveTargets, n), OK
 }
 
 func (a *Auditor) policyAfter() string {
@@ -453,4 +478,15 @@ func (a *Auditor) policyRuns() int {
 		return state.DefaultRuns
 	}
 	return a.policy.Runs
+}
+
+// pruneNote says what apply does with a stale record that is not desired.
+func (a *Auditor) pruneNote() string {
+	switch a.prune {
+	case zones.PruneStale, zones.PruneAll:
+		return "srvctl apply deletes it (prune: " + string(a.prune) + "; at most max_deletes per run)"
+	case "":
+		return "srvctl apply with prune: stale would delete it"
+	}
+	return "kept (prune: " + string(a.prune) + ")"
 }

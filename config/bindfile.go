@@ -29,6 +29,14 @@ func (l *loader) bindfile(z *Zone, m *fields, other bool) bool {
 		var good bool
 		if z.File, good = l.path(ff, file); !good {
 			ok = false
+		} else if first, dup := l.fragments[z.File]; dup {
+			l.probs.add(ff.path, "%s is the fragment of %s too: each zone needs its own", z.File, first)
+			ok = false
+		} else {
+			if l.fragments == nil {
+				l.fragments = map[string]string{}
+			}
+			l.fragments[z.File] = ff.path
 		}
 	case present || ff.absent():
 		l.probs.add(ff.path, "missing: backend bindfile needs the fragment file to write (for $INCLUDE in the zone file)")

@@ -566,6 +566,10 @@ func TestLoadProblems(t *testing.T) {
 		// bindfile zones, audit, named_conf.
 		{"bindfile without file", allOK + "  - name: lab.example.org\n    backend: bindfile\n", []string{
 			"zones[1].file: missing: backend bindfile needs the fragment file to write (for $INCLUDE in the zone file)"}},
+		{"bindfile fragment shared", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n  - name: lab2.example.org\n    backend: bindfile\n    file: /x\n", []string{
+			"zones[2].file: /x is the fragment of zones[1].file too: each zone needs its own"}},
+		{"bindfile with server", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    server: 10.9.9.9\n", []string{
+			"zones[1].server: backend bindfile writes a file, it has no server (the zone file's named is reloaded with reload_command)"}},
 		{"bindfile with key", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: /x\n    key: srvctl-corp\n", []string{
 			"zones[1].key: only backend rfc2136 signs updates with a key"}},
 		{"bindfile path with a quote", allOK + "  - name: lab.example.org\n    backend: bindfile\n    file: '/etc/bind/a\"; include \"/etc/shadow'\n", []string{

@@ -280,7 +280,10 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 		bindfile := z.Backend == BindfileBackend
 
 		sf := m.get("server")
-		if s, present := l.scalar(sf); present && s != "" {
+		if s, present := l.scalar(sf); present && s != "" && bindfile {
+			l.probs.add(sf.path, "backend bindfile writes a file, it has no server (the zone file's named is reloaded with reload_command)")
+			bad()
+		} else if present && s != "" {
 			server, err := parseServer(s)
 			if err != nil {
 				l.probs.add(sf.path, "%v", err)

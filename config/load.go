@@ -99,8 +99,9 @@ type loader struct {
 	env       map[string]string
 	flags     *pflag.FlagSet
 	noSecrets bool
-	noSecret  map[string]bool // keys written without secret_file
-	hostKeys  []keyRef        // hosts[].key as written
+	noSecret  map[string]bool   // keys written without secret_file
+	hostKeys  []keyRef          // hosts[].key as written
+	fragments map[string]string // bindfile fragment path → the key that names it
 	probs     problems
 }
 

@@ -220,3 +220,40 @@ func TestMaxDeletes(t *testing.T) {
 		}
 	}
 }
+
+// cancelling is the real backend, cancelling the run once every zone was
+// read: as a SIGTERM between plan and apply would.
+type cancelling struct {
+	publisher.Backend
+	cancel func()
+	reads  atomic.Int32
+	n      int32
+}
+
+func (b *cancelling) Current(ctx context.Context, z zones.Zone) ([]zones.Record, error) {
+	cur, err := b.Backend.Current(ctx, z)
+	if b.reads.Add(1) == b.n {
+		b.cancel()
+	}
+	return cur, err
+}
+
+// TestCancelledRunStartsNoUpdate: once the run is cancelled, no zone's
+// update is started; each zone says it was not applied.
+func TestCancelledRunStartsNoUpdate(t *testing.T) {
+	names := []string{"a.example.com.", "b.example.com."}
+	srv := bindtest.Start(t, bindtest.Options{Zones: names, Keys: []string{key}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := &cancelling{Backend: newBackend(t, srv, map[string]string{names[0]: srv.Addr, names[1]: srv.Addr}), cancel: cancel, n: 2}
+	r := publisher.New(publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b}})
+	plans := r.Apply(ctx, []zones.Zone{zone(names[0], rec("kms1.example.com.", 0, 100)), zone(names[1], rec("kms1.example.com.", 0, 100))})
+	for i, p := range plans {
+		if !errors.Is(p.Err, context.Canceled) || !strings.Contains(p.Err.Error(), "not applied") {
+			t.Errorf("%s: err %v, want not applied: canceled", names[i], p.Err)
+		}
+		if got := served(t, srv, names[i]); len(got) != 0 {
+			t.Errorf("%s serves %v after a cancelled run, want nothing", names[i], got)
+		}
+	}
+}

@@ -64,10 +64,10 @@ func TestLifecycle(t *testing.T) {
 				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 0m in 1 run since 2026-11-16T02:00Z; stale after 72h and 3 runs"},
 		},
 		{
-			name: "time reached, runs not",
+			name: "no probe for 80h: the evidence is outdated",
 			now:  (24 + 80) * h,
-			want: Verdict{Known: true, Failing: true, Since: at(24 * h), Runs: 1,
-				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 80h in 1 run since 2026-11-16T02:00Z; stale after 72h and 3 runs"},
+			want: Verdict{Known: true, Failing: true, Outdated: true, Since: at(24 * h), Runs: 1,
+				Reason: "kms3.example.com.: last probed on 1688 at 2026-11-16T02:00Z, more than 72h ago: run srvctl audit"},
 		},
 		{
 			name: "second failed run, time reached, runs not",
@@ -97,24 +97,25 @@ func TestLifecycle(t *testing.T) {
 				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 0m in 1 run since 2026-11-19T13:00Z; stale after 72h and 3 runs"},
 		},
 		{
-			name: "runs reached, time not",
+			name: "second run: the streak lasts from its first probe to its last",
 			obs:  ptr(timeout(109 * h)),
 			now:  (107+71)*h + 59*time.Minute,
 			want: Verdict{Known: true, Failing: true, Since: at(107 * h), Runs: 2,
-				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 71h59m in 2 runs since 2026-11-19T13:00Z; stale after 72h and 3 runs"},
+				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 2h in 2 runs since 2026-11-19T13:00Z; stale after 72h and 3 runs"},
 		},
 		{
 			name: "runs reached, time one minute short",
-			obs:  ptr(timeout(110 * h)),
+			obs:  ptr(timeout((107+71)*h + 59*time.Minute)),
 			now:  (107+71)*h + 59*time.Minute,
 			want: Verdict{Known: true, Failing: true, Since: at(107 * h), Runs: 3,
 				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 71h59m in 3 runs since 2026-11-19T13:00Z; stale after 72h and 3 runs"},
 		},
 		{
-			name: "both thresholds exactly: stale",
+			name: "a run at 72h: stale",
+			obs:  ptr(timeout((107 + 72) * h)),
 			now:  (107 + 72) * h,
-			want: Verdict{Known: true, Failing: true, Stale: true, Since: at(107 * h), Runs: 3,
-				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) in 3 runs since 2026-11-19T13:00Z"},
+			want: Verdict{Known: true, Failing: true, Stale: true, Since: at(107 * h), Runs: 4,
+				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) in 4 runs since 2026-11-19T13:00Z"},
 		},
 	}
 	s := New()
@@ -157,7 +158,7 @@ func TestVerdict(t *testing.T) {
 			obs:  []Observation{{Time: at(0)}},
 			now:  time.Hour,
 			want: Verdict{Known: true, Failing: true, Unresolved: true, Since: at(0), Runs: 1,
-				Reason: "kms3.example.com.: does not resolve for 1h in 1 run since 2026-11-15T02:00Z; stale after 72h and 3 runs"},
+				Reason: "kms3.example.com.: does not resolve for 0m in 1 run since 2026-11-15T02:00Z; stale after 72h and 3 runs"},
 		},
 		{
 			name: "resolved once in the streak: no answer",
@@ -170,7 +171,7 @@ func TestVerdict(t *testing.T) {
 		{
 			name:   "custom policy",
 			key:    Key{Host: "KMS1.Example.COM", Port: 11688},
-			obs:    []Observation{{Time: at(0), Resolved: true}, {Time: at(30 * time.Minute), Resolved: true}},
+			obs:    []Observation{{Time: at(0), Resolved: true}, {Time: at(90 * time.Minute), Resolved: true}},
 			now:    90 * time.Minute,
 			policy: Policy{After: 90 * time.Minute, Runs: 2},
 			want: Verdict{Known: true, Failing: true, Stale: true, Since: at(0), Runs: 2,
@@ -179,11 +180,11 @@ func TestVerdict(t *testing.T) {
 		{
 			name:   "custom policy not reached",
 			key:    Key{Host: "kms1.example.com.", Port: 1688},
-			obs:    []Observation{{Time: at(0), Resolved: true}},
+			obs:    []Observation{{Time: at(0), Resolved: true}, {Time: at(89 * time.Minute), Resolved: true}},
 			now:    89 * time.Minute,
 			policy: Policy{After: 90 * time.Minute, Runs: 1},
-			want: Verdict{Known: true, Failing: true, Since: at(0), Runs: 1,
-				Reason: "kms1.example.com.: no answer on 1688 for 1h29m in 1 run since 2026-11-15T02:00Z; stale after 1h30m and 1 run"},
+			want: Verdict{Known: true, Failing: true, Since: at(0), Runs: 2,
+				Reason: "kms1.example.com.: no answer on 1688 for 1h29m in 2 runs since 2026-11-15T02:00Z; stale after 1h30m and 1 run"},
 		},
 		{
 			name:   "negative policy means the default",
@@ -192,7 +193,7 @@ func TestVerdict(t *testing.T) {
 			now:    71 * h,
 			policy: Policy{After: -time.Hour, Runs: -1},
 			want: Verdict{Known: true, Failing: true, Since: at(0), Runs: 3,
-				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 71h in 3 runs since 2026-11-15T02:00Z; stale after 72h and 3 runs"},
+				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 2h in 3 runs since 2026-11-15T02:00Z; stale after 72h and 3 runs"},
 		},
 		{
 			name:  "another port of the same host is another target",
@@ -208,7 +209,25 @@ func TestVerdict(t *testing.T) {
 			obs:  []Observation{timeout(10 * h), timeout(11 * h), timeout(12 * h)},
 			now:  0,
 			want: Verdict{Known: true, Failing: true, Since: at(10 * h), Runs: 3,
-				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 0m in 3 runs since 2026-11-15T12:00Z; stale after 72h and 3 runs"},
+				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 2h in 3 runs since 2026-11-15T12:00Z; stale after 72h and 3 runs"},
+		},
+		{
+			// A 30-minute outage caught by three audits, then no audit
+			// probes the target: 73h later it is not stale, and not live.
+			name: "a short outage is never stale, however long ago",
+			key:  kms3,
+			obs:  []Observation{timeout(0), timeout(15 * time.Minute), timeout(30 * time.Minute)},
+			now:  70 * h,
+			want: Verdict{Known: true, Failing: true, Since: at(0), Runs: 3,
+				Reason: "kms3.example.com.: no answer on 1688 (timeout on 192.0.2.3) for 30m in 3 runs since 2026-11-15T02:00Z; stale after 72h and 3 runs"},
+		},
+		{
+			name: "outdated evidence: neither stale nor live",
+			key:  kms3,
+			obs:  []Observation{timeout(0), timeout(24 * h), timeout(75 * h)},
+			now:  (75 + 73) * h,
+			want: Verdict{Known: true, Failing: true, Outdated: true, Since: at(0), Runs: 3,
+				Reason: "kms3.example.com.: last probed on 1688 at 2026-11-18T05:00Z, more than 72h ago: run srvctl audit"},
 		},
 	}
 	for _, tc := range tests {

@@ -41,23 +41,28 @@ func (p Policy) withDefaults() Policy {
 type Verdict struct {
 	// Known reports that the target was ever probed. An unknown target is
 	// never failing nor stale.
-	Known bool
+	Known bool `json:"known"`
 	// Failing reports that the latest probe failed.
-	Failing bool
+	Failing bool `json:"failing"`
 	// Stale reports that the target failed for at least Policy.After and in
 	// at least Policy.Runs consecutive runs: its records may be deleted.
-	Stale bool
+	Stale bool `json:"stale"`
 	// Unresolved reports that every failure of the streak was a resolution
 	// failure (NXDOMAIN, no address).
-	Unresolved bool
+	Unresolved bool `json:"unresolved"`
 	// Since is the first failed probe of the streak; zero when not failing.
-	Since time.Time
+	Since time.Time `json:"since"`
 	// Runs is the number of consecutive failed runs.
-	Runs int
+	Runs int `json:"runs"`
+	// Outdated reports that the last probe is older than Policy.After:
+	// the history no longer says anything about the target (audits
+	// stopped, or no longer cover it), so it is neither stale nor known
+	// to answer.
+	Outdated bool `json:"outdated"`
 	// Reason is the evidence in one line for plans and reports, e.g.
 	// "kms3.example.com.: no answer on 1688 in 5 runs since
 	// 2026-11-18T02:00Z". Times are UTC to the minute.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // Verdict judges target k at time now under policy p.
@@ -67,6 +72,10 @@ func (s *State) Verdict(k Key, now time.Time, p Policy) Verdict {
 	t, ok := s.Target(k)
 	if !ok {
 		return Verdict{Reason: fmt.Sprintf("%s: never probed on %d", host, k.Port)}
+	}
+	if age := now.Sub(t.LastProbe); age > p.After {
+		return Verdict{Known: true, Outdated: true, Failing: t.FailedRuns > 0, Runs: t.FailedRuns, Since: t.FailingSince, Unresolved: t.Unresolved,
+			Reason: fmt.Sprintf("%s: last probed on %d at %s, more than %s ago: run srvctl audit", host, k.Port, stamp(t.LastProbe), duration(p.After))}
 	}
 	if t.FailedRuns == 0 {
 		live := t.LastLive
@@ -82,7 +91,10 @@ func (s *State) Verdict(k Key, now time.Time, p Policy) Verdict {
 		Since:      t.FailingSince,
 		Runs:       t.FailedRuns,
 	}
-	failed := now.Sub(t.FailingSince)
+	// The streak lasted from its first failed probe to its last one: a
+	// host that failed three probes in an hour and was not probed again
+	// has not been seen failing for 72 hours, however long ago that was.
+	failed := t.LastProbe.Sub(t.FailingSince)
 	if failed < 0 {
 		failed = 0 // the clock went backwards since the streak started
 	}

@@ -47,8 +47,16 @@ reports per zone what clients experience, with the findings behind it.
 Exit status follows the Monitoring Plugins convention for every output:
 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad config, a state file
 another audit holds, or a failure to write the report).`,
-		Args: cobra.NoArgs,
+		// A usage error is UNKNOWN (3) for a monitoring system, not
+		// WARNING (1).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return g.unknown(o, fmt.Errorf("audit takes no arguments, got %q", args))
+			}
+			return nil
+		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return g.unknown(o, err) })
 	f := cmd.Flags()
 	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json, nagios or prometheus")
@@ -64,7 +72,7 @@ another audit holds, or a failure to write the report).`,
 // unknown is the audit's failure to run: exit 3, and for nagios a status
 // line that says why.
 func (g *globals) unknown(o *auditOptions, err error) error {
-	if o.output == "nagios" {
+	if o.output == "nagios" || wantsNagios(g.args) {
 		fmt.Fprintf(g.stdout, "SRVCTL AUDIT UNKNOWN - %s\n", strings.ReplaceAll(strings.SplitN(err.Error(), "\n", 2)[0], "|", "/"))
 	}
 	return &exitStatus{code: int(auditor.Unknown), err: err}
@@ -181,6 +189,7 @@ func newAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
 		Viewer:   viewer,
 		Prober:   prober,
 		Policy:   state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns},
+		Prune:    cfg.Prune,
 		Severity: severity,
 		Logger:   log.Named("auditor"),
 	}), nil
@@ -204,15 +213,15 @@ func stateHint(err error, path string) error {
 
 // stalePolicy returns the deletion policy for plan and apply: the prune
 // policy with the probe history's evidence. The history is read without a
-// lock: it is only ever replaced whole.
-func stalePolicy(cfg *config.Config, path string, force bool) (zones.Policy, error) {
+// lock: it is only ever replaced whole. A history that cannot be read is
+// no evidence: nothing is stale then (and nothing known live), which is
+// logged, and publishing goes on.
+func stalePolicy(cfg *config.Config, path string, force bool, log *zap.Logger) zones.Policy {
 	pol := zones.Policy{Prune: cfg.Prune, Force: force}
 	st, err := state.Load(path)
 	if err != nil {
-		if cfg.Prune != zones.PruneStale {
-			return pol, nil // the history only guards deletions then: without it none is known live
-		}
-		return pol, fmt.Errorf("prune: stale needs the probe history: %w", stateHint(err, path))
+		log.Warn("no probe history: no record is stale or known to answer", zap.String("state_file", path), zap.Error(stateHint(err, path)))
+		return pol
 	}
 	sp := state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns}
 	now := time.Now()
@@ -222,9 +231,9 @@ func stalePolicy(cfg *config.Config, path string, force bool) (zones.Policy, err
 	}
 	pol.Live = func(r zones.Record) bool {
 		v := st.Verdict(state.Key{Host: r.Target, Port: r.Port}, now, sp)
-		return v.Known && !v.Failing
+		return v.Known && !v.Failing && !v.Outdated
 	}
-	return pol, nil
+	return pol
 }
 
 func cmpOr(a, b string) string {
@@ -232,4 +241,18 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// wantsNagios reports whether the command line asks for -o nagios, for
+// a usage error found before the flags were all parsed.
+func wantsNagios(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--output=nagios", a == "-o=nagios", a == "-onagios":
+			return true
+		case (a == "-o" || a == "--output") && i+1 < len(args) && args[i+1] == "nagios":
+			return true
+		}
+	}
+	return false
 }

@@ -223,6 +223,8 @@ zones:
 		{[]string{"-o", "nagios"}, 2, "SRVCTL AUDIT CRITICAL - CRITICAL: empty.test |"},
 		{[]string{"--zone", "nope.test", "-o", "nagios"}, 3, "SRVCTL AUDIT UNKNOWN - --zone: not in the config: nope.test."},
 		{[]string{"-o", "yaml"}, 3, ""},
+		{[]string{"--bogus", "-o", "nagios"}, 3, "SRVCTL AUDIT UNKNOWN - unknown flag: --bogus"},
+		{[]string{"extra"}, 3, ""},
 		{[]string{"--zone", "ok.test", "-o", "prometheus", "--no-state"}, 0, "# HELP srvctl_audit_zone_status"},
 	} {
 		r := srvctl(t, srv, append([]string{"-c", cfg, "audit"}, tt.args...)...)
@@ -235,5 +237,28 @@ zones:
 	data, err := os.ReadFile(prom)
 	if r.code != 2 || err != nil || !strings.Contains(string(data), `srvctl_audit_zone_status{zone="empty.test."} 2`) {
 		t.Errorf("audit --prometheus-file: exit %d, file %q (%v)", r.code, data, err)
+	}
+}
+
+// TestValidateChecksAudit: a typo in audit.severity is found by validate,
+// not first by the audit that then cannot run.
+func TestValidateChecksAudit(t *testing.T) {
+	srv := bindtest.Start(t, bindtest.Options{})
+	cfg := writeConfig(t, srv, `
+hosts:
+  - name: kms1.example.com
+keys:
+  - name: srvctl-test
+    secret_file: {keyfile}
+audit:
+  severity: {laging: critical}
+zones:
+  - name: example.com
+    server: {server}
+    key: srvctl-test
+`)
+	r := srvctl(t, srv, "-c", cfg, "validate")
+	if r.code != 1 || !strings.Contains(r.stderr, "audit.severity.laging: not a kind of finding") {
+		t.Errorf("validate: exit %d, want 1 naming audit.severity.laging\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

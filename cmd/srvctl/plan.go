@@ -76,10 +76,7 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
-	pol, err := stalePolicy(cfg, cmpOr(o.stateFile, cfg.Audit.StateFile), o.force)
-	if err != nil {
-		return &exitStatus{code: exitError, err: err}
-	}
+	pol := stalePolicy(cfg, cmpOr(o.stateFile, cfg.Audit.StateFile), o.force, log)
 	backend, err := newRFC2136(cfg)
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}

@@ -37,6 +37,7 @@ func (e *exitStatus) Error() string {
 
 // globals are the flags every command shares, and what is built from them.
 type globals struct {
+	args       []string // the command line, for errors found before flags are parsed
 	configPath string
 	env        []string
 	stdout     io.Writer
@@ -45,7 +46,7 @@ type globals struct {
 
 // run executes srvctl with args and returns its exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) int {
-	g := &globals{stdout: stdout, stderr: stderr, env: env}
+	g := &globals{args: args, stdout: stdout, stderr: stderr, env: env}
 	root := &cobra.Command{
 		Use:   "srvctl",
 		Short: "Publish and audit the DNS SRV records of Microsoft KMS hosts",

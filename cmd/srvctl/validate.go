@@ -15,9 +15,17 @@ secret file it names. It lists every problem, each with its key, and exits 1
 if there is any; it talks to no server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := g.load(cmd, false)
+			cfg, log, err := g.load(cmd, false)
 			if err != nil {
 				return &exitStatus{code: exitError, err: err}
+			}
+			// What the commands build from the config, checked here too:
+			// the audit's severities and resolver, the bindfile zones.
+			if _, err := newAuditor(cfg, log); err != nil {
+				return &exitStatus{code: exitError, err: err}
+			}
+			if _, err := newBindfile(cfg); err != nil {
+				return &exitStatus{code: exitError, err: fmt.Errorf("config %s: %w", cfg.Path, err)}
 			}
 			records := 0
 			for _, z := range cfg.Desired() {
