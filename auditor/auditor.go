@@ -176,7 +176,7 @@ func servedRecords(v dnsview.Zone) []zones.Record {
 		if s.Status != dnsview.StatusOK {
 			continue
 		}
-		if best == nil || serialLess(best.Serial, s.Serial) {
+		if best == nil || dnsview.SerialLess(best.Serial, s.Serial) {
 			best = s
 		}
 	}
@@ -184,11 +184,6 @@ func servedRecords(v dnsview.Zone) []zones.Record {
 		return nil
 	}
 	return best.Records
-}
-
-// serialLess compares SOA serials in RFC 1982 arithmetic.
-func serialLess(a, b uint32) bool {
-	return a != b && int32(b-a) > 0
 }
 
 // observed is the short detail of a failed probe for the history, which

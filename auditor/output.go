@@ -2,6 +2,7 @@ package auditor
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,7 +94,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	s := r.Summarize()
 	fmt.Fprintf(bw, "\nAudit %s: %d zones: %d OK, %d WARNING, %d CRITICAL, %d UNKNOWN; %d of %d targets live (probe: %s); %s; %d of %d servers in sync\n",
-		r.Level, s.Zones, s.OK, s.Warning, s.Critical, s.Unknown, s.LiveTargets, s.Targets, cmpOr(r.Probe, "none"), plural(s.StaleRecords, "stale record"), s.ServersInSync, s.Servers)
+		r.Level, s.Zones, s.OK, s.Warning, s.Critical, s.Unknown, s.LiveTargets, s.Targets, cmp.Or(r.Probe, "none"), plural(s.StaleRecords, "stale record"), s.ServersInSync, s.Servers)
 	if !r.History {
 		bw.WriteString("(no probe history: stale detection is off for this run)\n")
 	}
@@ -116,13 +117,6 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // jsonReport is the JSON form: the report plus its summary. Field names

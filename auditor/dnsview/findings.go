@@ -38,7 +38,7 @@ func Findings(servers []Server) []Finding {
 		case StatusOK:
 			if s.Serial != top {
 				f.Kind = KindLagging
-				if serialLess(s.Serial, top) {
+				if SerialLess(s.Serial, top) {
 					f.Detail = fmt.Sprintf("%s serves serial %d, %s %d", s.label(), s.Serial, newest, top)
 				} else {
 					f.Detail = fmt.Sprintf("%s serves serial %d, which cannot be compared with serial %d (RFC 1982: they are 2^31 apart)", s.label(), s.Serial, top)
@@ -69,7 +69,7 @@ type refSet struct {
 func reference(servers []Server) (top uint32, newest string, ref refSet) {
 	have := false
 	for _, s := range servers {
-		if s.Status == StatusOK && (!have || serialLess(top, s.Serial)) {
+		if s.Status == StatusOK && (!have || SerialLess(top, s.Serial)) {
 			top, have = s.Serial, true
 		}
 	}
@@ -112,10 +112,10 @@ func more(label string, n int) string {
 	return fmt.Sprintf("%s and %d more", label, n)
 }
 
-// serialLess reports whether serial a is lower than serial b in RFC 1982
+// SerialLess reports whether serial a is lower than serial b in RFC 1982
 // serial number arithmetic (SERIAL_BITS 32): b is ahead of a by less than
 // 2^31. Serials exactly 2^31 apart are not comparable: neither is less.
-func serialLess(a, b uint32) bool {
+func SerialLess(a, b uint32) bool {
 	d := b - a // wraps
 	return d != 0 && d < 1<<31
 }

@@ -24,8 +24,8 @@ func TestSerialLess(t *testing.T) {
 		{1 << 31, 0, false},
 		{2024010101, 2024010102, true},
 	} {
-		if got := serialLess(tc.a, tc.b); got != tc.want {
-			t.Errorf("serialLess(%d, %d) = %v, want %v", tc.a, tc.b, got, tc.want)
+		if got := SerialLess(tc.a, tc.b); got != tc.want {
+			t.Errorf("SerialLess(%d, %d) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

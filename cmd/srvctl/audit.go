@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -107,7 +108,7 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	}
 
 	var hist *state.Locked
-	path := cmpOr(o.stateFile, cfg.Audit.StateFile)
+	path := cmp.Or(o.stateFile, cfg.Audit.StateFile)
 	if !o.noState {
 		hist, err = state.Lock(path)
 		if err != nil {
@@ -234,13 +235,6 @@ func stalePolicy(cfg *config.Config, path string, force bool, log *zap.Logger) z
 		return v.Known && !v.Failing && !v.Outdated
 	}
 	return pol
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // wantsNagios reports whether the command line asks for -o nagios, for

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,7 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
 	}
-	pol := stalePolicy(cfg, cmpOr(o.stateFile, cfg.Audit.StateFile), o.force, log)
+	pol := stalePolicy(cfg, cmp.Or(o.stateFile, cfg.Audit.StateFile), o.force, log)
 	backend, err := newRFC2136(cfg)
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}

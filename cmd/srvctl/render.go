@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,7 +94,7 @@ func (g *globals) runNamedConf(cmd *cobra.Command, o *namedConfOptions) error {
 			switch cfg.NamedConf.SelfPublish {
 			case "tsig":
 				for _, h := range hostsOf(cfg, z) {
-					if h.Key != "" && !contains(rz.HostKeys, h.Key) {
+					if h.Key != "" && !slices.Contains(rz.HostKeys, h.Key) {
 						rz.HostKeys = append(rz.HostKeys, h.Key)
 						used[h.Key] = true
 					}
@@ -134,20 +135,11 @@ func hostsOf(cfg *config.Config, z config.Zone) []config.Host {
 	}
 	var out []config.Host
 	for _, h := range cfg.Hosts {
-		if contains(z.Hosts, h.Name) {
+		if slices.Contains(z.Hosts, h.Name) {
 			out = append(out, h)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func absPath(p string) string {
