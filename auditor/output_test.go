@@ -3,7 +3,6 @@ package auditor
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io"
 	"net/netip"
 	"os"
@@ -17,9 +16,9 @@ import (
 	"github.com/srvctl/srvctl/auditor/probe"
 	"github.com/srvctl/srvctl/auditor/state"
 	"github.com/srvctl/srvctl/zones"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/srvctl/srvctl/internal/golden"
+)
 
 func rec(target string, port, prio, weight uint16, ttl uint32) zones.Record {
 	return zones.Record{Target: target, Port: port, Priority: prio, Weight: weight, TTL: ttl}
@@ -125,18 +124,7 @@ func TestOutputGolden(t *testing.T) {
 				t.Fatal("two renderings of the same report differ")
 			}
 			path := filepath.Join("testdata", tt.file)
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, path, got.Bytes())
 		})
 	}
 }

@@ -3,15 +3,13 @@ package zones
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/srvctl/srvctl/internal/golden"
+)
 
 func rec(target string, port, prio, weight uint16, ttl uint32) Record {
 	return Record{Target: target, Port: port, Priority: prio, Weight: weight, TTL: ttl}
@@ -212,18 +210,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatal("rendering the same plans twice gave different output")
 			}
 			path := filepath.Join("testdata", tt.file)
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, path, got.Bytes())
 		})
 	}
 }

@@ -2,16 +2,14 @@ package probe
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/srvctl/srvctl/internal/golden"
+)
 
 func addrResult(a string, s Status, detail string) AddrResult {
 	return AddrResult{Addr: addr(a), Status: s, Detail: detail}
@@ -111,19 +109,8 @@ func TestResultJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	golden := filepath.Join("testdata", "results.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, diff)
-	}
+	path := filepath.Join("testdata", "results.json")
+	golden.Check(t, path, got)
 	// And back: nothing lost.
 	var back []Result
 	if err := json.Unmarshal(got, &back); err != nil {

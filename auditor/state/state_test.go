@@ -2,7 +2,6 @@ package state
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/srvctl/srvctl/internal/golden"
+)
 
 // t0 is the start of every scripted history: 2026-11-15T02:00Z.
 var t0 = time.Date(2026, 11, 15, 2, 0, 0, 0, time.UTC)
@@ -484,26 +483,19 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "state.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, diff)
-	}
+	goldenPath := filepath.Join("testdata", "state.json")
+	golden.Check(t, goldenPath, got)
 
 	// Round trip: the golden file loads and saves to the same bytes.
-	s, err := Load(golden)
+	s, err := Load(goldenPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package bindfile
 
 import (
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,10 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/srvctl/srvctl/internal/golden"
 	"github.com/srvctl/srvctl/zones"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	testZone  = "lab.example.org."
@@ -23,24 +20,6 @@ const (
 
 func rec(target string, prio, weight uint16, ttl uint32) zones.Record {
 	return zones.Record{Target: target, Port: 1688, Priority: prio, Weight: weight, TTL: ttl}
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
 }
 
 func TestRender(t *testing.T) {
@@ -71,7 +50,7 @@ func TestRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, got)
+			golden.Check(t, filepath.Join("testdata", tt.golden), got)
 			back, err := parseFragment(got, testZone, testOwner)
 			if err != nil {
 				t.Fatalf("the rendered fragment does not parse: %v\n%s", err, got)

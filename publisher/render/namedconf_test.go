@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/srvctl/srvctl/internal/golden"
+)
 
 // branchSecret is a made-up secret of the srvctl-branch key; it must never
 // appear in output rendered without secrets, nor in errors.
@@ -96,18 +95,7 @@ func TestWriteNamedConfGolden(t *testing.T) {
 				t.Fatal("rendering the same config twice gave different output")
 			}
 			path := filepath.Join("testdata", name+".conf")
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, path, got.Bytes())
 			if err := CheckNamedConf(context.Background(), got.Bytes(), c.Zones); err != nil {
 				t.Errorf("named-checkconf: %v\n%s", err, got.String())
 			}

@@ -13,6 +13,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/srvctl/srvctl/internal/golden"
 )
 
 // goldenList has entries out of order, in mixed case and with a trailing
@@ -52,7 +54,7 @@ func TestWritePublishListGolden(t *testing.T) {
 					t.Fatal("writing the same list twice gave different output")
 				}
 				path := filepath.Join("testdata", name)
-				if *update {
+				if golden.Update() {
 					if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
 						t.Fatal(err)
 					}
