@@ -159,13 +159,15 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 
 // newAuditor builds the auditor the config describes.
 func newAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
-	viewer, err := dnsview.New(dnsview.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Concurrency: 4 * cfg.Concurrency})
+	// The prober settles the resolver (audit.resolver, else the first
+	// nameserver of /etc/resolv.conf, read once); the viewer asks the same.
+	prober, err := probe.New(probe.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Mode: probe.Mode(cfg.Audit.Probe), Concurrency: 2 * cfg.Concurrency})
 	if err != nil {
 		return nil, fmt.Errorf("audit.resolver: %w", err)
 	}
-	prober, err := probe.New(probe.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Mode: probe.Mode(cfg.Audit.Probe), Concurrency: 2 * cfg.Concurrency})
+	viewer, err := dnsview.New(dnsview.Options{Resolver: prober.Resolver(), Timeout: cfg.Audit.Timeout, Concurrency: 4 * cfg.Concurrency})
 	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
+		return nil, fmt.Errorf("audit.resolver: %w", err)
 	}
 	severity := make(map[auditor.Kind]auditor.Level, len(cfg.Audit.Severity))
 	kinds := auditor.Kinds()
