@@ -39,6 +39,8 @@ const (
 	DefaultStaleRuns    = 3
 	DefaultMaxDeletes   = 10
 	DefaultStateFile    = "/var/lib/srvctl/state.json"
+
+	DefaultSchedule = "@every 1h" // srvctl run: when to audit and apply
 )
 
 // Limits of the numeric settings.
@@ -64,6 +66,11 @@ type Config struct {
 	Zones       []Zone        // the zones to publish in, in config order; at least one
 	Audit       Audit         // how srvctl audit probes and when a record is stale
 	NamedConf   NamedConf     // what srvctl render named-conf grants besides srvctl's own keys
+
+	// srvctl run, the controller.
+	Schedule string        // cron spec (5 fields, @hourly, @every 15m), checked; default DefaultSchedule
+	Jitter   time.Duration // a random delay of up to this before each scheduled run, >= 0
+	Listen   string        // host:port of /metrics, /healthz and /readyz; "" = no HTTP server
 }
 
 // Audit configures srvctl audit and the stale detection plan and apply use.
@@ -102,6 +109,11 @@ type Key struct {
 	Name       string // canonical: TSIG key names are domain names
 	Algorithm  string // hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384 or hmac-sha512
 	SecretFile string // absolute path of the file holding the secret; "" for a host's key that only named-conf grants name
+	// Credential is the name a systemd unit loads the secret under
+	// (LoadCredential=) when secret_file is written as a bare file name:
+	// srvctl then reads it from $CREDENTIALS_DIRECTORY when that is set,
+	// and from the config's directory otherwise. "" for other paths.
+	Credential string
 	Secret     Secret // the base64 secret; empty when loaded with LoadOptions.NoSecrets or without SecretFile
 	Keygen     bool   // the secret file is a tsig-keygen key statement, which named can include
 }

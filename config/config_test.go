@@ -177,6 +177,7 @@ func TestLoadDesignExample(t *testing.T) {
 			},
 			{Name: "lab.example.org.", Backend: "bindfile", File: "/etc/bind/fragments/lab.example.org.vlmcs"},
 		},
+		Schedule: "@every 1h",
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
@@ -228,6 +229,9 @@ timeout: 1m30s
 concurrency: 1024
 log_level: DEBUG
 log_format: json
+schedule: "*/15 * * * *"
+jitter: 2m
+listen: "[::1]:9553"
 host-defaults: &defaults      # not a key of srvctl: reported below
   port: 1689
 hosts:
@@ -284,7 +288,7 @@ zones:
     reload_command: [rndc, reload, "{zone}"]
 `)
 	_, err := Load(LoadOptions{Path: path, Env: []string{}})
-	if diff := cmp.Diff([]string{"host-defaults: unknown key (line 9)"}, problemList(t, err)); diff != "" {
+	if diff := cmp.Diff([]string{"host-defaults: unknown key (line 12)"}, problemList(t, err)); diff != "" {
 		t.Fatalf("problems (-want +got):\n%s", diff)
 	}
 	data, _ := os.ReadFile(path)
@@ -312,13 +316,14 @@ zones:
 			{Name: "kms3.corp.example.com.", Port: 65535, Key: "kms3-self."},
 		},
 		Keys: []Key{
-			{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(dir, "bare.key"), Secret: corpSecret},
-			{Name: "sha512-key.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(dir, "sha512.key"), Secret: sha512Secret, Keygen: true},
+			{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(dir, "bare.key"), Credential: "bare.key", Secret: corpSecret},
+			{Name: "sha512-key.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(dir, "sha512.key"), Credential: "sha512.key", Secret: sha512Secret, Keygen: true},
 			{Name: "kms3-self.", Algorithm: "hmac-sha256"},
 		},
 		Audit: Audit{Resolver: "192.0.2.1:53", Timeout: 500 * time.Millisecond, Probe: "tcp", StaleAfter: time.Hour, StaleRuns: 1,
 			MaxDeletes: 2, StateFile: filepath.Join(dir, "state", "audit.json"), Severity: map[string]string{"lagging": "critical", "foreign": "warning"}},
 		NamedConf: NamedConf{SelfPublish: "kerberos", Realm: "CORP.EXAMPLE.COM", LimitRecords: true},
+		Schedule:  "*/15 * * * *", Jitter: 2 * time.Minute, Listen: "[::1]:9553",
 		Zones: []Zone{
 			{
 				Name: "corp.example.com.", Backend: "rfc2136", Server: "[2001:db8::53]:53", Key: "srvctl-corp.",
@@ -396,7 +401,7 @@ func TestLoadProblems(t *testing.T) {
 		{"syntax error", "hosts:\n  - name: kms1.corp.example.com\n   port: 1688\n", []string{"line 1: did not find expected '-' indicator"}},
 		{"tab indentation", "hosts:\n\t- name: x\n", []string{"line 2: found character that cannot start any token"}},
 		{"not a mapping", "- hosts\n- zones\n", []string{
-			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, hosts, keys, zones, audit, named_conf; got a list"}},
+			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, schedule, jitter, listen, hosts, keys, zones, audit, named_conf; got a list"}},
 		{"two documents", allOK + "---\nttl: 5\n", []string{"line 12: a second YAML document (the config is one document)"}},
 		{"nothing configured", "ttl: 60\n", []string{
 			"hosts: no hosts: at least one KMS host is required",
@@ -451,6 +456,16 @@ func TestLoadProblems(t *testing.T) {
 		{"concurrency too big", "concurrency: 1025\n" + allOK, []string{"concurrency: 1025 is out of range 1-1024"}},
 		{"log level", "log_level: verbose\n" + allOK, []string{`log_level: "verbose" is not one of debug, info, warn, error`}},
 		{"log format", "log_format: text\n" + allOK, []string{`log_format: "text" is not one of console, json`}},
+		{"schedule six fields", "schedule: '0 */5 * * * *'\n" + allOK, []string{
+			`schedule: "0 */5 * * * *" is not a schedule (5 cron fields like "*/15 * * * *", @hourly, @daily or @every 15m): expected exactly 5 fields, found 6: [0 */5 * * * *]`}},
+		{"schedule every without unit", "schedule: '@every 15'\n" + allOK, []string{
+			`schedule: "@every 15" is not a schedule (5 cron fields like "*/15 * * * *", @hourly, @daily or @every 15m): failed to parse duration @every 15: time: missing unit in duration "15"`}},
+		{"jitter negative", "jitter: -1m\n" + allOK, []string{"jitter: -1m is negative"}},
+		{"jitter not a duration", "jitter: 5\n" + allOK, []string{`jitter: "5" is not a duration (like 30s or 5m)`}},
+		{"listen without port", "listen: 127.0.0.1\n" + allOK, []string{
+			`listen: "127.0.0.1": want host:port, like 127.0.0.1:9553 (address 127.0.0.1: missing port in address)`}},
+		{"listen port zero", "listen: 127.0.0.1:0\n" + allOK, []string{`listen: "127.0.0.1:0": port "0" is not a number from 1 to 65535`}},
+		{"listen host name", "listen: metrics.example.com:9553\n" + allOK, []string{`listen: "metrics.example.com:9553": host "metrics.example.com" is not an IP address or localhost`}},
 		{"service one label", "service: _vlmcs\n" + allOK, []string{`service: "_vlmcs" is not of the form _service._proto`}},
 		{"service bad label", "service: _vl mcs._tcp\n" + allOK, []string{
 			`service: "_vl mcs._tcp": label "vl mcs" contains ' ' (only letters, digits and hyphens)`}},
@@ -883,7 +898,7 @@ func TestLoadNoSecrets(t *testing.T) {
 	}
 	want := []Key{
 		{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: "/nonexistent/corp.key"},
-		{Name: "other.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(filepath.Dir(path), "open.key")},
+		{Name: "other.", Algorithm: "hmac-sha512", SecretFile: filepath.Join(filepath.Dir(path), "open.key"), Credential: "open.key"},
 	}
 	if diff := cmp.Diff(want, cfg.Keys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
@@ -973,10 +988,58 @@ zones:
 		Concurrency: 16, LogLevel: "info",
 		Hosts: []Host{{Name: "kms1.corp.example.com.", Port: 1688}},
 		Keys: []Key{{Name: "srvctl-corp.", Algorithm: "hmac-sha256",
-			SecretFile: filepath.Join(filepath.Dir(path), "bare.key"), Secret: corpSecret}},
-		Zones: []Zone{{Name: "corp.example.com.", Backend: "rfc2136", Server: "192.0.2.53:53", Key: "srvctl-corp."}},
+			SecretFile: filepath.Join(filepath.Dir(path), "bare.key"), Credential: "bare.key", Secret: corpSecret}},
+		Zones:    []Zone{{Name: "corp.example.com.", Backend: "rfc2136", Server: "192.0.2.53:53", Key: "srvctl-corp."}},
+		Schedule: "@every 1h",
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestCredentialsDirectory checks that a secret_file written as a bare file
+// name is read from $CREDENTIALS_DIRECTORY when systemd sets it, and that
+// other paths are not.
+func TestCredentialsDirectory(t *testing.T) {
+	creds := t.TempDir()
+	if err := os.WriteFile(filepath.Join(creds, "corp.key"), []byte(corpSecret+"\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, hostsOK+zonesOK+`keys:
+  - name: srvctl-corp
+    secret_file: corp.key
+`)
+	// The config's directory has no corp.key: only the credential can
+	// satisfy it.
+	if err := os.Remove(filepath.Join(filepath.Dir(path), "corp.key")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(LoadOptions{Path: path, Env: []string{"CREDENTIALS_DIRECTORY=" + creds}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Key{{Name: "srvctl-corp.", Algorithm: "hmac-sha256", SecretFile: filepath.Join(creds, "corp.key"), Credential: "corp.key", Secret: corpSecret}}
+	if diff := cmp.Diff(want, cfg.Keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+
+	// Without the variable, the same config looks beside itself, and
+	// says so when the file is not there.
+	_, err = Load(LoadOptions{Path: path, Env: []string{}})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(filepath.Dir(path), "corp.key")) {
+		t.Errorf("without CREDENTIALS_DIRECTORY: got %v, want an error naming the file beside the config", err)
+	}
+
+	// A path with a directory is never a credential.
+	path = writeConfig(t, hostsOK+zonesOK+`keys:
+  - name: srvctl-corp
+    secret_file: ./bare.key
+`)
+	cfg, err = Load(LoadOptions{Path: path, Env: []string{"CREDENTIALS_DIRECTORY=" + creds}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Keys[0]; got.Credential != "" || got.SecretFile != filepath.Join(filepath.Dir(path), "bare.key") {
+		t.Errorf("./bare.key: got credential %q, file %s; want none, beside the config", got.Credential, got.SecretFile)
 	}
 }

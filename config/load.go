@@ -2,15 +2,19 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
@@ -118,7 +122,7 @@ func (l *loader) load(data []byte) (*Config, error) {
 		return cfg, nil // reported
 	}
 	top := l.mapping(field{node: root}, "service", "ttl", "prune", "timeout", "concurrency",
-		"log_level", "log_format", "hosts", "keys", "zones", "audit", "named_conf")
+		"log_level", "log_format", "schedule", "jitter", "listen", "hosts", "keys", "zones", "audit", "named_conf")
 	if top == nil {
 		return cfg, nil // reported
 	}
@@ -175,7 +179,7 @@ func (l *loader) parse(data []byte) *yaml.Node {
 // value is checked whichever layer it came from, and a problem names that
 // layer's spelling of the key: "ttl", "SRVCTL_TTL" or "--log-level".
 func (l *loader) settings(cfg *Config, top *fields) error {
-	keys := []string{"service", "ttl", "prune", "timeout", "concurrency", "log_level", "log_format"}
+	keys := []string{"service", "ttl", "prune", "timeout", "concurrency", "log_level", "log_format", "schedule", "jitter", "listen"}
 	flagNames := map[string]string{"log_level": "log-level", "log_format": "log-format"}
 
 	file := make(map[string]any)
@@ -284,6 +288,49 @@ func (l *loader) settings(cfg *Config, top *fields) error {
 		cfg.LogFormat = f
 	default:
 		l.probs.add(src, "%q is not one of console, json", s)
+	}
+
+	s, src = get("schedule")
+	cfg.Schedule = cmp.Or(s, DefaultSchedule)
+	if _, err := cron.ParseStandard(cfg.Schedule); err != nil {
+		l.probs.add(src, "%q is not a schedule (5 cron fields like \"*/15 * * * *\", @hourly, @daily or @every 15m): %v", s, err)
+	}
+
+	s, src = get("jitter")
+	if s != "" {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			l.probs.add(src, "%q is not a duration (like 30s or 5m)", s)
+		case d < 0:
+			l.probs.add(src, "%s is negative", s)
+		default:
+			cfg.Jitter = d
+		}
+	}
+
+	s, src = get("listen")
+	if s != "" {
+		if err := checkListen(s); err != nil {
+			l.probs.add(src, "%q: %v", s, err)
+		} else {
+			cfg.Listen = s
+		}
+	}
+	return nil
+}
+
+// checkListen checks a host:port to serve HTTP on.
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port, like 127.0.0.1:9553 (%v)", err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Errorf("host %q is not an IP address or localhost", host)
 	}
 	return nil
 }
@@ -413,6 +460,12 @@ func (l *loader) keys(f field) ([]Key, map[string]bool) {
 			valid = false
 		default:
 			written := file
+			if isCredentialName(file) {
+				k.Credential = file
+				if d := l.env["CREDENTIALS_DIRECTORY"]; d != "" {
+					file = filepath.Join(d, file) // systemd's LoadCredential=
+				}
+			}
 			if !filepath.IsAbs(file) {
 				file = filepath.Join(l.dir, file)
 			}
@@ -431,6 +484,12 @@ func (l *loader) keys(f field) ([]Key, map[string]bool) {
 		}
 	}
 	return out, names
+}
+
+// isCredentialName reports whether a secret_file is a bare file name, which
+// systemd can hand over with LoadCredential= under that name.
+func isCredentialName(file string) bool {
+	return file != "" && file != "." && file != ".." && !strings.ContainsRune(file, '/')
 }
 
 // readSecret reads k's secret file (written is secret_file as written) into

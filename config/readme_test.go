@@ -31,3 +31,15 @@ func TestReadmeExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfig loads the example config make install puts in
+// /etc/srvctl, without its secret files.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := Load(LoadOptions{Path: filepath.Join("..", "deploy", "srvctl.example.yaml"), Env: []string{}, NoSecrets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Keys[0].Credential != "srvctl-corp.key" || cfg.Schedule != "@every 1h" {
+		t.Errorf("example: credential %q, schedule %q", cfg.Keys[0].Credential, cfg.Schedule)
+	}
+}
