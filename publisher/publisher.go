@@ -102,6 +102,10 @@ func (r *Reconciler) Plan(ctx context.Context, zs []zones.Zone) []zones.Plan {
 // Apply brings every zone to its desired state and returns, in the order of
 // zs, the plan that was carried out for each. A zone that failed has Err
 // set; the others were still applied.
+//
+// Cancelling ctx stops Apply from starting zones (they fail "not applied"),
+// but a zone whose update was sent is finished, read-back included, so
+// every zone ends either fully old or fully new.
 func (r *Reconciler) Apply(ctx context.Context, zs []zones.Zone) []zones.Plan {
 	plans, pol := r.plan(ctx, zs)
 	r.each(ctx, len(zs), func(ctx context.Context, i int) {
@@ -220,7 +224,12 @@ func (r *Reconciler) applyZone(ctx context.Context, z zones.Zone, p zones.Plan, 
 			p.Err = fmt.Errorf("not applied: %w", err)
 			return p
 		}
-		err = b.Apply(ctx, &p)
+		// Once an update is sent it is seen through, read-back included,
+		// even if ctx is cancelled meanwhile: a stop (SIGTERM) must not
+		// leave a zone whose fate is unknown. The backend's own timeouts
+		// bound this.
+		zctx := context.WithoutCancel(ctx)
+		err = b.Apply(zctx, &p)
 		if errors.Is(err, ErrConflict) {
 			if attempt < r.retries {
 				r.log.Info("zone changed by another writer, re-planning",
@@ -231,7 +240,7 @@ func (r *Reconciler) applyZone(ctx context.Context, z zones.Zone, p zones.Plan, 
 		} else if err != nil {
 			p.Err = err
 		} else {
-			p.Err = r.readBack(ctx, b, z, &p)
+			p.Err = r.readBack(zctx, b, z, &p)
 		}
 		if p.Err != nil {
 			r.log.Error("zone apply failed", zap.String("zone", z.Name), zap.String("server", z.Server), zap.Error(p.Err))
