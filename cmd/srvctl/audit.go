@@ -2,12 +2,8 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +11,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
-	"github.com/srvctl/srvctl/auditor/dnsview"
-	"github.com/srvctl/srvctl/auditor/probe"
 	"github.com/srvctl/srvctl/auditor/state"
 	"github.com/srvctl/srvctl/config"
+	"github.com/srvctl/srvctl/controller"
 	"github.com/srvctl/srvctl/zones"
 )
 
@@ -29,10 +24,6 @@ type auditOptions struct {
 	noState        bool
 	prometheusFile string
 }
-
-// forgetAfter is how long the history keeps a target that no zone names
-// any more.
-const forgetAfter = 30 * 24 * time.Hour
 
 func newAuditCmd(g *globals) *cobra.Command {
 	o := &auditOptions{}
@@ -102,7 +93,7 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	if err != nil {
 		return g.unknown(o, err)
 	}
-	a, err := newAuditor(cfg, log)
+	a, err := controller.NewAuditor(cfg, log)
 	if err != nil {
 		return g.unknown(o, err)
 	}
@@ -112,23 +103,16 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	if !o.noState {
 		hist, err = state.Lock(path)
 		if err != nil {
-			return g.unknown(o, stateHint(err, path))
+			return g.unknown(o, controller.StateHint(err, path))
 		}
 		defer hist.Close()
 	}
-	servers := make(map[string][]string, len(cfg.Zones))
-	for _, z := range cfg.Zones {
-		servers[z.Name] = z.AuditServers
-	}
-	reqs := make([]auditor.Request, len(zs))
-	for i, z := range zs {
-		reqs[i] = auditor.Request{Zone: z, Servers: servers[z.Name]}
-	}
+	reqs := controller.AuditRequests(cfg, zs)
 	log.Info("audit started", zap.Int("zones", len(reqs)), zap.String("probe", cfg.Audit.Probe))
 	var rep *auditor.Report
 	if hist != nil {
 		rep = a.Audit(cmd.Context(), reqs, hist)
-		hist.Forget(time.Now().Add(-max(forgetAfter, 3*cfg.Audit.StaleAfter)))
+		hist.Forget(time.Now().Add(-max(controller.ForgetAfter, 3*cfg.Audit.StaleAfter)))
 		if err := hist.Save(); err != nil {
 			return g.unknown(o, err)
 		}
@@ -157,86 +141,17 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	return nil
 }
 
-// newAuditor builds the auditor the config describes.
-func newAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
-	// The prober settles the resolver (audit.resolver, else the first
-	// nameserver of /etc/resolv.conf, read once); the viewer asks the same.
-	prober, err := probe.New(probe.Options{Resolver: cfg.Audit.Resolver, Timeout: cfg.Audit.Timeout, Mode: probe.Mode(cfg.Audit.Probe), Concurrency: 2 * cfg.Concurrency})
-	if err != nil {
-		return nil, fmt.Errorf("audit.resolver: %w", err)
-	}
-	viewer, err := dnsview.New(dnsview.Options{Resolver: prober.Resolver(), Timeout: cfg.Audit.Timeout, Concurrency: 4 * cfg.Concurrency})
-	if err != nil {
-		return nil, fmt.Errorf("audit.resolver: %w", err)
-	}
-	severity := make(map[auditor.Kind]auditor.Level, len(cfg.Audit.Severity))
-	kinds := auditor.Kinds()
-	var probs []string
-	for k, v := range cfg.Audit.Severity {
-		if !slices.Contains(kinds, auditor.Kind(k)) {
-			probs = append(probs, fmt.Sprintf("audit.severity.%s: not a kind of finding (%s)", k, joinKinds(kinds)))
-			continue
-		}
-		lvl, err := auditor.ParseLevel(v)
-		if err != nil {
-			probs = append(probs, fmt.Sprintf("audit.severity.%s: %v", k, err))
-			continue
-		}
-		severity[auditor.Kind(k)] = lvl
-	}
-	if len(probs) > 0 {
-		slices.Sort(probs)
-		return nil, fmt.Errorf("config %s: %s", cfg.Path, strings.Join(probs, "; "))
-	}
-	return auditor.New(auditor.Options{
-		Viewer:   viewer,
-		Prober:   prober,
-		Policy:   state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns},
-		Prune:    cfg.Prune,
-		Severity: severity,
-		Logger:   log.Named("auditor"),
-	}), nil
-}
-
-func joinKinds(kinds []auditor.Kind) string {
-	s := make([]string, len(kinds))
-	for i, k := range kinds {
-		s[i] = string(k)
-	}
-	return strings.Join(s, ", ")
-}
-
-// stateHint adds what to do to a state file error.
-func stateHint(err error, path string) error {
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("%w (create %s writable by srvctl, or set audit.state_file or --state-file)", err, filepath.Dir(path))
-	}
-	return err
-}
-
 // stalePolicy returns the deletion policy for plan and apply: the prune
 // policy with the probe history's evidence. The history is read without a
 // lock: it is only ever replaced whole. A history that cannot be read is
 // no evidence: nothing is stale then (and nothing known live), which is
 // logged, and publishing goes on.
 func stalePolicy(cfg *config.Config, path string, force bool, log *zap.Logger) zones.Policy {
-	pol := zones.Policy{Prune: cfg.Prune, Force: force}
 	st, err := state.Load(path)
 	if err != nil {
-		log.Warn("no probe history: no record is stale or known to answer", zap.String("state_file", path), zap.Error(stateHint(err, path)))
-		return pol
+		log.Warn("no probe history: no record is stale or known to answer", zap.String("state_file", path), zap.Error(controller.StateHint(err, path)))
 	}
-	sp := state.Policy{After: cfg.Audit.StaleAfter, Runs: cfg.Audit.StaleRuns}
-	now := time.Now()
-	pol.Stale = func(r zones.Record) (string, bool) {
-		v := st.Verdict(state.Key{Host: r.Target, Port: r.Port}, now, sp)
-		return v.Reason, v.Stale
-	}
-	pol.Live = func(r zones.Record) bool {
-		v := st.Verdict(state.Key{Host: r.Target, Port: r.Port}, now, sp)
-		return v.Known && !v.Failing && !v.Outdated
-	}
-	return pol
+	return controller.StalePolicy(cfg, st, force, time.Now())
 }
 
 // wantsNagios reports whether the command line asks for -o nagios, for

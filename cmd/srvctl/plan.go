@@ -3,16 +3,14 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/srvctl/srvctl/config"
+	"github.com/srvctl/srvctl/controller"
 	"github.com/srvctl/srvctl/publisher"
-	"github.com/srvctl/srvctl/publisher/bindfile"
-	"github.com/srvctl/srvctl/publisher/rfc2136"
 	"github.com/srvctl/srvctl/zones"
 )
 
@@ -23,6 +21,7 @@ type planOptions struct {
 	detailedExitcode bool
 	force            bool
 	stateFile        string
+	prometheusFile   string
 }
 
 func newPlanCmd(g *globals, apply bool) *cobra.Command {
@@ -55,7 +54,9 @@ invalid or any zone failed (the others were still applied).`
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	f.BoolVar(&o.force, "force", false, "lift the safety rules: allow more deletions than audit.max_deletes, and deleting a zone's last live record")
 	f.StringVar(&o.stateFile, "state-file", "", "probe history written by srvctl audit, for prune: stale (default audit.state_file)")
-	if !apply {
+	if apply {
+		f.StringVar(&o.prometheusFile, "prometheus-file", "", "write the run's figures to this node_exporter textfile (atomically)")
+	} else {
 		f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when changes are pending, 0 when there are none")
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -78,17 +79,13 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 		return &exitStatus{code: exitError, err: err}
 	}
 	pol := stalePolicy(cfg, cmp.Or(o.stateFile, cfg.Audit.StateFile), o.force, log)
-	backend, err := newRFC2136(cfg)
+	backends, closeBackends, err := controller.Backends(cfg)
 	if err != nil {
-		return &exitStatus{code: exitError, err: err}
+		return &exitStatus{code: exitError, err: fmt.Errorf("config %s: %w", cfg.Path, err)}
 	}
-	defer backend.Close()
-	files, err := newBindfile(cfg)
-	if err != nil {
-		return &exitStatus{code: exitError, err: err}
-	}
+	defer closeBackends()
 	r := publisher.New(publisher.Options{
-		Backends:    map[string]publisher.Backend{config.DefaultBackend: backend, config.BindfileBackend: files},
+		Backends:    backends,
 		Policy:      pol,
 		MaxDeletes:  cfg.Audit.MaxDeletes,
 		Concurrency: cfg.Concurrency,
@@ -97,12 +94,20 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 
 	mode := zones.Planned
 	var plans []zones.Plan
+	start := time.Now()
 	if o.apply {
 		log.Info("apply started", zap.Int("zones", len(zs)))
 		plans = r.Apply(cmd.Context(), zs)
 		mode = zones.Applied
 	} else {
 		plans = r.Plan(cmd.Context(), zs)
+	}
+	if o.prometheusFile != "" {
+		m := controller.NewMetrics(controller.MetricsOptions{Version: version})
+		m.Observe(controller.ApplyResult(start, plans))
+		if err := m.WriteFile(o.prometheusFile); err != nil {
+			return &exitStatus{code: exitError, err: err}
+		}
 	}
 	if o.output == "json" {
 		err = zones.WriteJSON(g.stdout, plans, mode)
@@ -152,47 +157,4 @@ func selectZones(all []zones.Zone, names []string) ([]zones.Zone, error) {
 		return nil, fmt.Errorf("--zone: not in the config: %s", strings.Join(missing, ", "))
 	}
 	return out, nil
-}
-
-// newRFC2136 builds the rfc2136 backend for the config's rfc2136 zones.
-func newRFC2136(cfg *config.Config) (*rfc2136.Backend, error) {
-	keys := make(map[string]*rfc2136.Key, len(cfg.Keys))
-	for _, k := range cfg.Keys {
-		if k.SecretFile == "" {
-			continue // a KMS host's own key, named only in named.conf grants
-		}
-		key, err := rfc2136.NewKey(k.Name, k.Algorithm, k.Secret.Reveal())
-		if err != nil {
-			return nil, err
-		}
-		keys[k.Name] = key
-	}
-	zc := make(map[string]rfc2136.Zone, len(cfg.Zones))
-	for _, z := range cfg.Zones {
-		if z.Backend != "rfc2136" {
-			continue
-		}
-		zc[z.Name] = rfc2136.Zone{Server: z.Server, Key: keys[z.Key]}
-	}
-	return rfc2136.New(rfc2136.Options{
-		Zones:   zc,
-		Timeout: cfg.Timeout,
-		MaxIdle: cfg.Concurrency,
-	}), nil
-}
-
-// newBindfile builds the bindfile backend for the config's bindfile zones.
-func newBindfile(cfg *config.Config) (*bindfile.Backend, error) {
-	zc := make(map[string]bindfile.Zone)
-	for _, z := range cfg.Zones {
-		if z.Backend != config.BindfileBackend {
-			continue
-		}
-		zc[z.Name] = bindfile.Zone{File: z.File, ZoneFile: z.ZoneFile, Check: z.CheckCommand, Reload: z.ReloadCommand}
-	}
-	source, err := filepath.Abs(cfg.Path)
-	if err != nil {
-		source = cfg.Path
-	}
-	return bindfile.New(bindfile.Options{Zones: zc, Source: source})
 }

@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/srvctl/srvctl/auditor"
 	"github.com/srvctl/srvctl/config"
+	"github.com/srvctl/srvctl/controller"
 	"github.com/srvctl/srvctl/publisher/render"
 	"github.com/srvctl/srvctl/zones"
 )
@@ -20,7 +24,7 @@ func newRenderCmd(g *globals) *cobra.Command {
 		Short: "Print configuration for the DNS servers and KMS hosts srvctl works with",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newRenderNamedConfCmd(g), newRenderPublishListCmd(g))
+	cmd.AddCommand(newRenderNamedConfCmd(g), newRenderPublishListCmd(g), newRenderSystemdCmd(g))
 	return cmd
 }
 
@@ -204,6 +208,87 @@ func (g *globals) runPublishList(cmd *cobra.Command, o *publishListOptions) erro
 	}
 	if err := render.WritePublishList(g.stdout, l, o.output); err != nil {
 		return &exitStatus{code: exitError, err: err}
+	}
+	return nil
+}
+
+type systemdOptions struct {
+	binary     string
+	user       string
+	onCalendar string
+	dir        string
+}
+
+func newRenderSystemdCmd(g *globals) *cobra.Command {
+	o := &systemdOptions{}
+	cmd := &cobra.Command{
+		Use:   "systemd",
+		Short: "Print the hardened systemd units that run srvctl (controller, or one-shot and timer)",
+		Long: `systemd prints srvctl.service (the controller, srvctl run), and
+srvctl-apply.service with srvctl-apply.timer (srvctl run --once on a
+calendar), for this binary and config. Enable one or the other, not both.
+
+The services run as a DynamicUser (or --user) with the probe history in
+StateDirectory=srvctl, a read-only system (ProtectSystem=strict) and only the
+address families DNS and the probes need. Each key whose secret_file is a
+bare file name is passed with LoadCredential=, so the secret stays readable
+by root only; srvctl finds it in $CREDENTIALS_DIRECTORY. The directories of
+bindfile fragments and zone files become ReadWritePaths=.
+
+--dir writes the three files there (e.g. /etc/systemd/system) instead of
+printing them; then run systemctl daemon-reload.`,
+		Args: cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.binary, "binary", "", "srvctl's path in the units (default: this binary)")
+	f.StringVar(&o.user, "user", "", "run as this user instead of a DynamicUser (bindfile zones: the user that owns the zone files)")
+	f.StringVar(&o.onCalendar, "on-calendar", "hourly", "the timer's OnCalendar= (systemd.time(7))")
+	f.StringVar(&o.dir, "dir", "", "write the unit files into this directory")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return g.runSystemd(cmd, o) }
+	return cmd
+}
+
+func (g *globals) runSystemd(cmd *cobra.Command, o *systemdOptions) error {
+	cfg, log, err := g.load(cmd, true)
+	if err != nil {
+		return &exitStatus{code: exitError, err: err}
+	}
+	defer log.Sync()
+	bin := o.binary
+	if bin == "" {
+		if bin, err = os.Executable(); err == nil {
+			bin, err = filepath.EvalSymlinks(bin)
+		}
+		if err != nil {
+			return &exitStatus{code: exitError, err: fmt.Errorf("finding this binary's path (use --binary): %w", err)}
+		}
+	}
+	path, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return &exitStatus{code: exitError, err: err}
+	}
+	units, err := controller.Units(controller.UnitOptions{Binary: bin, Config: path, User: o.user, OnCalendar: o.onCalendar, Cfg: cfg})
+	if err != nil {
+		return &exitStatus{code: exitError, err: err}
+	}
+	if o.dir != "" {
+		if err := os.MkdirAll(o.dir, 0o755); err != nil {
+			return &exitStatus{code: exitError, err: err}
+		}
+		for _, u := range units {
+			p := filepath.Join(o.dir, u.Name)
+			if err := auditor.WriteFile(p, func(w io.Writer) error { _, err := io.WriteString(w, u.Content); return err }); err != nil {
+				return &exitStatus{code: exitError, err: err}
+			}
+			fmt.Fprintf(g.stdout, "wrote %s\n", p)
+		}
+		return nil
+	}
+	for i, u := range units {
+		if i > 0 {
+			fmt.Fprintln(g.stdout)
+		}
+		fmt.Fprintf(g.stdout, "# ==> %s <==\n%s", u.Name, u.Content)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -42,6 +44,7 @@ type globals struct {
 	env        []string
 	stdout     io.Writer
 	stderr     io.Writer
+	level      zap.AtomicLevel // the logger's level, set by load
 }
 
 // run executes srvctl with args and returns its exit status.
@@ -64,7 +67,7 @@ RFC 2136 dynamic updates.`,
 	pf.String("log-level", "", "log level: debug, info, warn, error (default info)")
 	pf.String("log-format", "", "log format: console or json (default console on a terminal, json otherwise)")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newAuditCmd(g), newRenderCmd(g), newVersionCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newAuditCmd(g), newRunCmd(g), newRenderCmd(g), newVersionCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	var es *exitStatus
@@ -85,31 +88,37 @@ RFC 2136 dynamic updates.`,
 // load reads the config named by the flags and environment and builds the
 // logger it asks for.
 func (g *globals) load(cmd *cobra.Command, noSecrets bool) (*config.Config, *zap.Logger, error) {
-	cfg, err := config.Load(config.LoadOptions{
-		Path:      g.configPath,
-		Flags:     cmd.Flags(),
-		Env:       g.env,
-		NoSecrets: noSecrets,
-	})
+	cfg, err := g.loadConfig(cmd, noSecrets)
 	if err != nil {
 		return nil, nil, err
 	}
-	log, err := newLogger(g.stderr, cfg.LogLevel, cfg.LogFormat)
+	g.level = zap.NewAtomicLevel()
+	log, err := newLogger(g.stderr, g.level, cfg.LogLevel, cfg.LogFormat, journalStream(g.stderr, g.env))
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, log, nil
 }
 
-// newLogger builds the one logger of the process: JSON for machines
-// (journald, log shippers), console for a person at a terminal.
-func newLogger(w io.Writer, level, format string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if level == "" {
-		lvl, err = zapcore.InfoLevel, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("log level: %w", err)
+// loadConfig reads the config named by the flags and environment.
+func (g *globals) loadConfig(cmd *cobra.Command, noSecrets bool) (*config.Config, error) {
+	return config.Load(config.LoadOptions{
+		Path:      g.configPath,
+		Flags:     cmd.Flags(),
+		Env:       g.env,
+		NoSecrets: noSecrets,
+	})
+}
+
+// newLogger builds the one logger of the process, at the level held by lvl
+// (set here to level, and changeable later): JSON for machines (journald,
+// log shippers), console for a person at a terminal. When journal is true
+// (stderr is systemd's journal stream), each line starts with its syslog
+// priority, <3> to <7>, which journald strips and keeps as PRIORITY, so
+// journalctl -p works.
+func newLogger(w io.Writer, lvl zap.AtomicLevel, level, format string, journal bool) (*zap.Logger, error) {
+	if err := setLevel(lvl, level); err != nil {
+		return nil, err
 	}
 	if format == "" {
 		format = "json"
@@ -134,7 +143,76 @@ func newLogger(w io.Writer, level, format string) (*zap.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want console or json", format)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
+	out := zapcore.Lock(zapcore.AddSync(w))
+	if !journal {
+		return zap.New(zapcore.NewCore(enc, out, lvl)), nil
+	}
+	// One core per syslog priority; zap writes each entry in one Write.
+	var cores []zapcore.Core
+	for _, p := range []struct {
+		prefix string
+		match  func(zapcore.Level) bool
+	}{
+		{"<7>", func(l zapcore.Level) bool { return l == zapcore.DebugLevel }},
+		{"<6>", func(l zapcore.Level) bool { return l == zapcore.InfoLevel }},
+		{"<4>", func(l zapcore.Level) bool { return l == zapcore.WarnLevel }},
+		{"<3>", func(l zapcore.Level) bool { return l >= zapcore.ErrorLevel }},
+	} {
+		enable := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return p.match(l) && lvl.Enabled(l) })
+		cores = append(cores, zapcore.NewCore(enc.Clone(), prefixWriter{p.prefix, out}, enable))
+	}
+	return zap.New(zapcore.NewTee(cores...)), nil
+}
+
+// setLevel sets lvl from a config's log_level ("" = info).
+func setLevel(lvl zap.AtomicLevel, level string) error {
+	l, err := zapcore.ParseLevel(level)
+	if level == "" {
+		l, err = zapcore.InfoLevel, nil
+	}
+	if err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	lvl.SetLevel(l)
+	return nil
+}
+
+// prefixWriter writes prefix before each write (each log entry).
+type prefixWriter struct {
+	prefix string
+	w      zapcore.WriteSyncer
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (p prefixWriter) Sync() error { return p.w.Sync() }
+
+// journalStream reports whether w is the journal stream systemd gave the
+// service: $JOURNAL_STREAM names its device and inode.
+func journalStream(w io.Writer, env []string) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	var js string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "JOURNAL_STREAM="); ok {
+			js = v
+		}
+	}
+	if js == "" {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	return js == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/srvctl/srvctl/controller"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
@@ -21,12 +23,14 @@ if there is any; it talks to no server.`,
 			}
 			// What the commands build from the config, checked here too:
 			// the audit's severities and resolver, the bindfile zones.
-			if _, err := newAuditor(cfg, log); err != nil {
+			if _, err := controller.NewAuditor(cfg, log); err != nil {
 				return &exitStatus{code: exitError, err: err}
 			}
-			if _, err := newBindfile(cfg); err != nil {
+			_, closeBackends, err := controller.Backends(cfg)
+			if err != nil {
 				return &exitStatus{code: exitError, err: fmt.Errorf("config %s: %w", cfg.Path, err)}
 			}
+			closeBackends()
 			records := 0
 			for _, z := range cfg.Desired() {
 				records += len(z.Desired)
