@@ -1,0 +1,13 @@
+package sambatest
+
+import "syscall"
+
+// sysProcAttr puts samba in its own process group, so that a Ctrl-C at the
+// terminal reaches only the test, which then stops samba in order, and so
+// that stopping it can signal everything it started; and has the kernel
+// send samba SIGTERM if the thread that started it dies without stopping
+// it (a test binary killed by -timeout). Samba's -i also makes it exit
+// when its stdin, a pipe from the test, reaches EOF.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}
