@@ -24,6 +24,7 @@ type Metrics struct {
 	runs            *prometheus.CounterVec
 	runDuration     prometheus.Histogram
 	lastRun         prometheus.Gauge
+	lastRunDuration prometheus.Gauge
 	lastRunSuccess  prometheus.Gauge
 	zoneLastSuccess *prometheus.GaugeVec
 	zoneSuccess     *prometheus.GaugeVec
@@ -59,6 +60,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	m.runDuration = f.histogram("srvctl_run_duration_seconds", "How long runs took.",
 		[]float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600})
 	m.lastRun = f.gauge("srvctl_last_run_timestamp_seconds", "When the last run ended, in Unix time.")
+	m.lastRunDuration = f.gauge("srvctl_last_run_duration_seconds", "How long the last run took.")
 	m.lastRunSuccess = f.gauge("srvctl_last_run_success", "1 if the last run did all its work, 0 if anything failed.")
 	m.zoneLastSuccess = f.gaugeVec("srvctl_zone_last_success_timestamp_seconds",
 		"When each zone was last found or brought in the desired state, in Unix time.", "zone")
@@ -133,6 +135,7 @@ func (m *Metrics) Observe(r *Result) {
 	m.runs.WithLabelValues(result).Inc()
 	m.runDuration.Observe(r.Duration.Seconds())
 	m.lastRun.Set(float64(end.UnixNano()) / 1e9)
+	m.lastRunDuration.Set(r.Duration.Seconds())
 	m.lastRunSuccess.Set(b2f(r.OK()))
 	for _, f := range r.Failures {
 		m.errors.WithLabelValues(f.Kind).Inc()

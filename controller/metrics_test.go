@@ -73,6 +73,7 @@ func TestMetricsObserve(t *testing.T) {
 		`srvctl_changes_applied_total{action="update"} 0`,
 		`srvctl_errors_total{kind="audit"} 1`,
 		`srvctl_errors_total{kind="network"} 1`,
+		"srvctl_last_run_duration_seconds 1.5",
 		"srvctl_last_run_success 0",
 		"srvctl_last_run_timestamp_seconds 1.8000000015e+09",
 		"srvctl_live_targets 1",
