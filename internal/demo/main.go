@@ -197,6 +197,14 @@ func run(ctx context.Context, bin string, out, errOut io.Writer) (err error) {
 	if err := srvctl(1, "audit", "-o", "nagios"); err != nil {
 		return err
 	}
+	prom := filepath.Join(dir, "srvctl.prom")
+	heading(out, "srvctl run --once: what the systemd timer runs (audit, then apply), with figures for node_exporter")
+	if err := srvctl(0, "run", "--once", "--prometheus-file", prom); err != nil {
+		return err
+	}
+	if err := showMetrics(out, prom, "srvctl_runs_total", "srvctl_last_run_success", "srvctl_live_targets", "srvctl_stale_records", "srvctl_zone_last_run_success"); err != nil {
+		return err
+	}
 	heading(out, "srvctl render named-conf --zone lab.example.org --check: what BIND needs to let srvctl in")
 	if err := srvctl(0, "render", "named-conf", "--zone", "lab.example.org", "--check"); err != nil {
 		return err
@@ -270,6 +278,25 @@ func showZones(out io.Writer, srv *bindtest.Server) error {
 			fmt.Fprintln(out, rr.String())
 		}
 		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+// showMetrics prints the samples of the textfile whose names start with
+// one of the prefixes.
+func showMetrics(out io.Writer, path string, prefixes ...string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "$ grep -E '^(%s)' %s\n", strings.Join(prefixes, "|"), path)
+	for _, l := range strings.Split(string(data), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				fmt.Fprintln(out, l)
+				break
+			}
+		}
 	}
 	return nil
 }

@@ -59,6 +59,8 @@ func TestRealSrvctl(t *testing.T) {
 		"kms3.corp.example.com.: no answer on 1688",
 		"SRVCTL AUDIT WARNING - WARNING: corp.example.com, lab.example.org |",
 		"grant \"srvctl-demo\" name _vlmcs._tcp.lab.example.org. SRV;",
+		`srvctl_runs_total{result="ok"} 1`,
+		"srvctl_live_targets 2",
 		"named stopped",
 	} {
 		if !strings.Contains(stdout.String(), s) {
