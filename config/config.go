@@ -71,6 +71,8 @@ type Config struct {
 	Schedule string        // cron spec (5 fields, @hourly, @every 15m), checked; default DefaultSchedule
 	Jitter   time.Duration // a random delay of up to this before each scheduled run, >= 0
 	Listen   string        // host:port of /metrics, /healthz and /readyz; "" = no HTTP server
+
+	AD AD // srvctl audit ad and ad grant; AD.URL is "" when not configured
 }
 
 // Audit configures srvctl audit and the stale detection plan and apply use.
@@ -102,6 +104,7 @@ type Host struct {
 	Priority uint16 // default 0
 	Weight   uint16 // default 0
 	Key      string // canonical name of the TSIG key the host publishes itself with, if any (named-conf grants)
+	Account  string // its computer account's sAMAccountName for srvctl audit ad (e.g. "KMS1$"); "" = found by dNSHostName
 }
 
 // Key is a TSIG key, referred to by name from zones.

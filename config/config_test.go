@@ -401,7 +401,7 @@ func TestLoadProblems(t *testing.T) {
 		{"syntax error", "hosts:\n  - name: kms1.corp.example.com\n   port: 1688\n", []string{"line 1: did not find expected '-' indicator"}},
 		{"tab indentation", "hosts:\n\t- name: x\n", []string{"line 2: found character that cannot start any token"}},
 		{"not a mapping", "- hosts\n- zones\n", []string{
-			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, schedule, jitter, listen, hosts, keys, zones, audit, named_conf; got a list"}},
+			"want a mapping with the keys service, ttl, prune, timeout, concurrency, log_level, log_format, schedule, jitter, listen, hosts, keys, zones, audit, named_conf, ad; got a list"}},
 		{"two documents", allOK + "---\nttl: 5\n", []string{"line 12: a second YAML document (the config is one document)"}},
 		{"nothing configured", "ttl: 60\n", []string{
 			"hosts: no hosts: at least one KMS host is required",
@@ -430,7 +430,7 @@ func TestLoadProblems(t *testing.T) {
 		// Values of the wrong type.
 		{"hosts not a list", "hosts: foo\n" + keysOK + zonesOK, []string{`hosts: want a list of hosts; got "foo"`}},
 		{"host not a mapping", "hosts: [kms1.corp.example.com]\n" + keysOK + zonesOK, []string{
-			`hosts[0]: want a mapping with the keys name, port, priority, weight, key; got "kms1.corp.example.com"`}},
+			`hosts[0]: want a mapping with the keys name, port, priority, weight, key, account; got "kms1.corp.example.com"`}},
 		{"port not a number", "hosts:\n  - name: kms1.corp.example.com\n    port: abc\n" + keysOK + zonesOK,
 			[]string{`hosts[0].port: "abc" is not a number`}},
 		{"port a float", "hosts:\n  - name: kms1.corp.example.com\n    port: 1688.5\n" + keysOK + zonesOK,

@@ -122,7 +122,7 @@ func (l *loader) load(data []byte) (*Config, error) {
 		return cfg, nil // reported
 	}
 	top := l.mapping(field{node: root}, "service", "ttl", "prune", "timeout", "concurrency",
-		"log_level", "log_format", "schedule", "jitter", "listen", "hosts", "keys", "zones", "audit", "named_conf")
+		"log_level", "log_format", "schedule", "jitter", "listen", "hosts", "keys", "zones", "audit", "named_conf", "ad")
 	if top == nil {
 		return cfg, nil // reported
 	}
@@ -140,6 +140,7 @@ func (l *loader) load(data []byte) (*Config, error) {
 	cfg.Zones = l.zones(top.get("zones"), hostNames, keyNames)
 	cfg.Audit = l.audit(top.get("audit"))
 	cfg.NamedConf = l.namedConf(top.get("named_conf"), cfg.Hosts)
+	cfg.AD = l.ad(top.get("ad"))
 	return cfg, nil
 }
 
@@ -347,7 +348,7 @@ func (l *loader) hosts(f field) ([]Host, map[string]bool) {
 	var out []Host
 	first := make(map[string]string) // canonical name → path of its first entry
 	for _, it := range items {
-		m := l.mapping(it, "name", "port", "priority", "weight", "key")
+		m := l.mapping(it, "name", "port", "priority", "weight", "key", "account")
 		if m == nil {
 			continue
 		}
@@ -382,6 +383,7 @@ func (l *loader) hosts(f field) ([]Host, map[string]bool) {
 				first[h.Name] = it.path
 			}
 		}
+		h.Account = l.account(m.get("account"))
 		var okPort, okPrio, okWeight bool
 		h.Port, okPort = l.uint16(m.get("port"), 1, DefaultPort)
 		h.Priority, okPrio = l.uint16(m.get("priority"), 0, 0)
