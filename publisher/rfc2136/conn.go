@@ -26,12 +26,15 @@ func newPool(addr string, size int) *pool {
 	return &pool{addr: addr, idle: make(chan net.Conn, size)}
 }
 
-// get returns an idle connection (reused = true) or dials a new one.
-func (p *pool) get(ctx context.Context, dialer *net.Dialer) (c net.Conn, reused bool, err error) {
-	select {
-	case c := <-p.idle:
-		return c, true, nil
-	default:
+// get returns an idle connection (reused = true) or dials a new one; with
+// fresh it always dials.
+func (p *pool) get(ctx context.Context, dialer *net.Dialer, fresh bool) (c net.Conn, reused bool, err error) {
+	if !fresh {
+		select {
+		case c := <-p.idle:
+			return c, true, nil
+		default:
+		}
 	}
 	c, err = dialer.DialContext(ctx, "tcp", p.addr)
 	return c, false, err
@@ -97,14 +100,15 @@ type answer struct {
 
 // exchange sends the already packed requests on one connection (pipelined)
 // and returns their answers matched by message ID, in request order. A
-// reused connection that turns out to be closed by the server is replaced
-// by a new one once, before anything has been read from it.
+// reused connection that turns out to be closed by the server (it sat idle
+// longer than the server's idle timeout) is replaced by a newly dialled one
+// once, and the other idle connections, as old, are dropped.
 func (b *Backend) exchange(ctx context.Context, addr string, ids []uint16, wires [][]byte) ([]answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	p := b.pools.get(addr)
 	for try := 0; ; try++ {
-		c, reused, err := p.get(ctx, &b.dialer)
+		c, reused, err := p.get(ctx, &b.dialer, try > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -115,6 +119,7 @@ func (b *Backend) exchange(ctx context.Context, addr string, ids []uint16, wires
 		}
 		c.Close()
 		if reused && try == 0 && staleConn(err) {
+			p.close()
 			continue
 		}
 		return nil, err

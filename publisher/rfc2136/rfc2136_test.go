@@ -367,3 +367,48 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleConnectionsClosedByServer: named closes idle TCP connections
+// (tcp-idle-timeout, 0.5 s here; 30 s by default). A backend that sat idle
+// longer than that, with a pool full of dead connections, must still read
+// every zone: srvctl run keeps one backend from run to run.
+func TestIdleConnectionsClosedByServer(t *testing.T) {
+	names := make([]string, 8)
+	for i := range names {
+		names[i] = fmt.Sprintf("idle%d.example.", i)
+	}
+	srv := bindtest.Start(t, bindtest.Options{Zones: names, Options: []string{"tcp-idle-timeout 5;"}})
+	k, err := rfc2136.NewKey(key, srv.Algorithm, srv.Secrets[key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	zc := make(map[string]rfc2136.Zone)
+	for _, n := range names {
+		zc[n] = rfc2136.Zone{Server: srv.Addr, Key: k}
+	}
+	b := rfc2136.New(rfc2136.Options{Zones: zc, MaxIdle: 4, Timeout: 3 * time.Second})
+	defer b.Close()
+	readAll := func(round int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(names))
+		for _, n := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := b.Current(context.Background(), zone(n)); err != nil {
+					errs <- fmt.Errorf("round %d: %w", round, err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+	readAll(0) // fills the pool
+	for round := 1; round <= 2; round++ {
+		time.Sleep(1500 * time.Millisecond) // longer than named's idle timeout
+		readAll(round)
+	}
+}
