@@ -57,27 +57,32 @@ demo: deps build ## a throwaway named with three zones: plan, apply, plan again
 bench: deps build ## apply/plan on 1,000 and 5,000 zones vs nsupdate (see README)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
 
-soak: deps build ## srvctl run on 5,000 zones, a tick every 2 s for 3 minutes: goroutines, fds, memory
+soak: deps build ## srvctl run on 5,000 zones, a tick every 3 s for 3 minutes: goroutines, fds, memory
 	$(GO) test -run '^$$' -bench Soak -benchtime 1x -timeout 30m ./internal/bench/
 
-# install puts the binary, the systemd units (for $(PREFIX)/bin/srvctl) and
-# an example config (never over an existing one) in place. DESTDIR stages
-# it for a package.
-install: build
+# install puts the binary, the systemd units (for $(PREFIX)/bin/srvctl and
+# $(CONFDIR)) and an example config (never over an existing one) in place.
+# DESTDIR stages it for a package. It builds bin/srvctl only when missing,
+# so `make build && sudo make install` works where root has no Go.
+install:
+	@[ -x $(BIN) ] || $(MAKE) build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/srvctl
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	for u in srvctl.service srvctl-apply.service srvctl-apply.timer; do \
-		sed 's|/usr/local/bin/srvctl|$(PREFIX)/bin/srvctl|g' deploy/systemd/$$u > deploy/systemd/$$u.tmp && \
-		install -D -m 0644 deploy/systemd/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u && rm -f deploy/systemd/$$u.tmp || exit 1; \
+		sed -e 's|/usr/local/bin/srvctl|$(PREFIX)/bin/srvctl|g' -e 's|/etc/srvctl/|$(CONFDIR)/|g' \
+			deploy/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
-	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	install -m 0644 deploy/srvctl.example.yaml $(DESTDIR)$(CONFDIR)/srvctl.example.yaml
 	@if [ ! -e $(DESTDIR)$(CONFDIR)/srvctl.yaml ]; then \
 		install -m 0644 deploy/srvctl.example.yaml $(DESTDIR)$(CONFDIR)/srvctl.yaml; \
 		echo "installed an example config: edit $(CONFDIR)/srvctl.yaml, then srvctl validate"; \
 	fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-	@echo "enable one of: systemctl enable --now srvctl.service   (controller)"
-	@echo "               systemctl enable --now srvctl-apply.timer (one-shot, hourly)"
+	@echo "the units load the key $(CONFDIR)/srvctl-corp.key, as the example config names it;"
+	@echo "for your own keys: srvctl render systemd --dir /etc/systemd/system (after editing the config)"
+	@echo "then enable one of: systemctl enable --now srvctl.service   (controller)"
+	@echo "                    systemctl enable --now srvctl-apply.timer (one-shot, hourly)"
 
 # uninstall removes the binary and the units; the config and keys under
 # $(CONFDIR) and the probe history in /var/lib/srvctl are left for the

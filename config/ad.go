@@ -218,7 +218,7 @@ func (l *loader) adBind(f field, a AD) ADBind {
 
 	if !l.noSecrets {
 		if b.PasswordFile != "" {
-			data, msg := readSecretFile(b.PasswordFile, pwWritten)
+			data, msg := readSecretFile(b.PasswordFile, pwWritten, l.env["CREDENTIALS_DIRECTORY"])
 			if msg != "" {
 				l.probs.add(m.get("password_file").path, "%s", msg)
 			} else {
@@ -231,7 +231,7 @@ func (l *loader) adBind(f field, a AD) ADBind {
 			}
 		}
 		if b.Keytab != "" {
-			if _, msg := readSecretFile(b.Keytab, ""); msg != "" {
+			if _, msg := readSecretFile(b.Keytab, "", l.env["CREDENTIALS_DIRECTORY"]); msg != "" {
 				l.probs.add(m.get("keytab").path, "%s", msg)
 			}
 		}

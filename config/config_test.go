@@ -1002,7 +1002,12 @@ zones:
 // other paths are not.
 func TestCredentialsDirectory(t *testing.T) {
 	creds := t.TempDir()
-	if err := os.WriteFile(filepath.Join(creds, "corp.key"), []byte(corpSecret+"\n"), 0o400); err != nil {
+	// Newer systemd grants the service's user read access by an ACL,
+	// whose mask shows as group bits: 0440.
+	if err := os.WriteFile(filepath.Join(creds, "corp.key"), []byte(corpSecret+"\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(creds, "corp.key"), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	path := writeConfig(t, hostsOK+zonesOK+`keys:

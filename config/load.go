@@ -500,7 +500,7 @@ func isCredentialName(file string) bool {
 // file's algorithm replaces the default. checkName is false when k's own
 // name or algorithm is bad, which makes comparing them pointless.
 func (l *loader) readSecret(k *Key, written, filePath, algPath string, algSet, checkName bool) bool {
-	data, msg := readSecretFile(k.SecretFile, written)
+	data, msg := readSecretFile(k.SecretFile, written, l.env["CREDENTIALS_DIRECTORY"])
 	if msg != "" {
 		l.probs.add(filePath, "%s", msg)
 		return false
@@ -537,7 +537,11 @@ const maxSecretFile = 64 << 10
 // read it. It returns the problem, if any, as a message. written is the
 // path as the config spells it: if it names no file and looks like a
 // secret, the message does not repeat it.
-func readSecretFile(path, written string) ([]byte, string) {
+//
+// A file in $CREDENTIALS_DIRECTORY (credsDir) is systemd's private copy:
+// newer systemd grants the service's user read access with an ACL, which
+// makes the mode show group bits, so the mode is not checked there.
+func readSecretFile(path, written, credsDir string) ([]byte, string) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && looksLikeSecret(written) {
@@ -556,6 +560,7 @@ func readSecretFile(path, written string) ([]byte, string) {
 		return nil, fmt.Sprintf("%s is a directory, not a key file", path)
 	case !mode.IsRegular():
 		return nil, fmt.Sprintf("%s is not a regular file", path)
+	case credsDir != "" && filepath.Dir(path) == filepath.Clean(credsDir):
 	case mode.Perm()&0o044 != 0:
 		return nil, fmt.Sprintf("%s is readable by group or others (mode %04o): chmod 600 it", path, mode.Perm())
 	case mode.Perm()&0o077 != 0:

@@ -201,7 +201,7 @@ func (c *Controller) tick() {
 	c.mu.Unlock()
 	if !c.busy.CompareAndSwap(false, true) {
 		c.metrics.SkippedTick()
-		c.log.Warn("scheduled run skipped: the previous run is still busy")
+		c.log.Warn("scheduled run skipped: the previous run is still busy (or waiting out its jitter)")
 		return
 	}
 	defer c.busy.Store(false)

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/srvctl/srvctl/auditor/state"
 	"github.com/srvctl/srvctl/config"
 	"github.com/srvctl/srvctl/internal/bindtest"
 	"github.com/srvctl/srvctl/internal/kmstest"
@@ -308,4 +309,110 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestControllerReloadSchedule: a reload that changes the schedule takes
+// effect without a restart, and a stop during a tick's jitter wait returns
+// at once without starting that run.
+func TestControllerReloadSchedule(t *testing.T) {
+	w := newWorld(t)
+	path := w.config(t, `schedule: "@every 1h"`, "a.test")
+	load := func() (*config.Config, error) { return config.Load(config.LoadOptions{Path: path, Env: []string{}}) }
+	c, err := New(Options{Load: load, Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	m := c.Metrics()
+	runs := func() float64 {
+		return metricValue(t, m, `srvctl_runs_total{result="ok"}`) + metricValue(t, m, `srvctl_runs_total{result="failed"}`)
+	}
+	eventually(t, "the run at start", func() bool { return runs() == 1 })
+
+	w.config(t, `schedule: "@every 1s"`, "a.test")
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "runs on the new schedule", func() bool { return runs() >= 3 })
+
+	// Every tick now waits up to an hour first; stop during that wait.
+	w.config(t, "schedule: \"@every 1s\"\njitter: 1h", "a.test")
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a tick waiting out its jitter", func() bool { return metricValue(t, m, "srvctl_ticks_skipped_total") >= 1 })
+	before := runs()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of the stop, during a jitter wait")
+	}
+	if got := runs(); got != before {
+		t.Errorf("%v runs after the stop, want %v: a tick waiting out its jitter started its run", got, before)
+	}
+}
+
+// TestJobHistoryLocked: while another srvctl holds the probe history, a
+// run fails with kind state but still applies, and its audit judges with
+// the history as last saved (a.test's stale record stays counted; b.test
+// was emptied by hand and is restored).
+func TestJobHistoryLocked(t *testing.T) {
+	w := newWorld(t)
+	path := w.config(t, "", "a.test", "b.test")
+	statePath := filepath.Join(w.dir, "state.json")
+	hist, err := state.Lock(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ago := range []time.Duration{100 * time.Hour, 50 * time.Hour, 10 * time.Hour} {
+		hist.Record(state.Key{Host: "slow.hosts.test.", Port: uint16(w.slow)}, state.Observation{Time: time.Now().Add(-ago), Resolved: true, Detail: "no answer"})
+	}
+	if err := hist.Save(); err != nil {
+		t.Fatal(err)
+	}
+	hist.Close()
+	cfg, err := config.Load(config.LoadOptions{Path: path, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := NewJob(cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	// The first run audits the empty zone and publishes; the second
+	// audits the records, slow's stale.
+	job.Run(context.Background())
+	res := job.Run(context.Background())
+	if !res.OK() || res.Report.Summarize().StaleRecords != 2 {
+		t.Fatalf("second run: ok %v, stale records %d (failures %v), want ok and 2", res.OK(), res.Report.Summarize().StaleRecords, res.Failures)
+	}
+
+	held, err := state.Lock(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := w.srv.NSUpdate("srvctl-test", "update delete _vlmcs._tcp.b.test. SRV\nsend\n"); err != nil {
+		t.Fatal(err)
+	}
+	res = job.Run(context.Background())
+	if len(res.Failures) != 1 || res.Failures[0].Kind != KindState || !strings.Contains(res.Failures[0].Err.Error(), "another srvctl audit holds the lock") {
+		t.Errorf("run with the history held: failures %v, want one of kind state", res.Failures)
+	}
+	if got := len(srvLines(t, w.srv, "b.test")); got != 2 {
+		t.Errorf("b.test holds %d records after the run, want 2: the apply must go on", got)
+	}
+	m := NewMetrics(MetricsOptions{})
+	m.Observe(&res)
+	if got := metricValue(t, m, "srvctl_stale_records"); got != 1 {
+		t.Errorf("srvctl_stale_records = %v with the history held, want 1 (a.test's slow record, judged with the saved history)", got)
+	}
 }

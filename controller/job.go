@@ -258,7 +258,14 @@ func (j *Job) Run(ctx context.Context) (res Result) {
 	if err != nil {
 		res.fail(KindState, "", StateHint(err, path))
 		j.log.Error("probe history not updated this run", zap.String("state_file", path), zap.Error(StateHint(err, path)))
-		res.Report = j.auditor.Audit(ctx, AuditRequests(cfg, j.zones), nil)
+		// Judge with the history as last saved (another srvctl audit
+		// holds it, say): stale records stay stale in the report.
+		var ro auditor.History
+		if st, err := state.Load(path); err == nil {
+			ro = readOnly{st}
+			fresh = st
+		}
+		res.Report = j.auditor.Audit(ctx, AuditRequests(cfg, j.zones), ro)
 	} else {
 		res.Report = j.auditor.Audit(ctx, AuditRequests(cfg, j.zones), hist)
 		if ctx.Err() == nil {
@@ -272,18 +279,13 @@ func (j *Job) Run(ctx context.Context) (res Result) {
 		hist.Close()
 	}
 	if err := ctx.Err(); err != nil {
+		res.Report = nil // half an audit: its figures would mislead
 		res.fail(KindInterrupted, "", fmt.Errorf("stopped during the audit: %w", err))
 		return res
 	}
 	for _, z := range res.Report.Zones {
 		if z.Level == auditor.Unknown {
 			res.AuditUnknown = append(res.AuditUnknown, z.Zone)
-		}
-	}
-	if fresh == nil {
-		// Apply with the history as last saved, if there is one.
-		if st, err := state.Load(path); err == nil {
-			fresh = st
 		}
 	}
 
@@ -297,3 +299,10 @@ func (j *Job) Run(ctx context.Context) (res Result) {
 	res.addPlans(r.Apply(ctx, j.zones))
 	return res
 }
+
+// readOnly is a history that is read, not written: the last saved one,
+// when another srvctl holds the lock.
+type readOnly struct{ st *state.State }
+
+func (readOnly) Record(state.Key, state.Observation) {}
+func (r readOnly) State() *state.State               { return r.st }

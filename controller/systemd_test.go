@@ -105,6 +105,10 @@ func TestUnitsRefuse(t *testing.T) {
 		{"percent", UnitOptions{Binary: "/opt/100%/srvctl"}, `binary "/opt/100%/srvctl": a path with spaces`},
 		{"user with slash", UnitOptions{User: "../root"}, `user "../root" is not a user name`},
 		{"calendar newline", UnitOptions{OnCalendar: "hourly\nExecStartPre=/bin/sh"}, "on-calendar"},
+		{"fragment dir with a space", UnitOptions{Cfg: &config.Config{Zones: []config.Zone{{Backend: config.BindfileBackend, File: "/etc/bind/my frags/lab.vlmcs"}}}},
+			`"/etc/bind/my frags": a path or credential name with spaces`},
+		{"credential with percent", UnitOptions{Cfg: &config.Config{Keys: []config.Key{{Name: "k.", SecretFile: "/etc/srvctl/100%.key", Credential: "100%.key"}}}},
+			`"100%.key:/etc/srvctl/100%.key": a path or credential name with spaces`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Units(tc.o)

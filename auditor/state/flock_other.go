@@ -13,3 +13,6 @@ import (
 func tryLock(*os.File) (bool, error) {
 	return false, fmt.Errorf("file locking is not supported on %s", runtime.GOOS)
 }
+
+// keepOwner does nothing here: the state file cannot be locked anyway.
+func keepOwner(*os.File, string) {}

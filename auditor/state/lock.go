@@ -45,6 +45,9 @@ func Lock(path string) (*Locked, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state file %s: opening lock file: %w", path, err)
 	}
+	// root (an administrator's srvctl audit beside the service) must not
+	// leave files the service's own user cannot open.
+	keepOwner(f, path)
 	held, err := tryLock(f)
 	if err != nil {
 		f.Close()
@@ -132,6 +135,7 @@ func (l *Locked) Save() error {
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", l.path, err)
 	}
+	keepOwner(tmp, l.path)
 	if err := writeSync(tmp, b); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("state file %s: writing %s: %w", l.path, tmp.Name(), err)

@@ -57,6 +57,12 @@ runs.`,
 }
 
 func (g *globals) runController(cmd *cobra.Command, o *runOptions) error {
+	// SIGHUP's default action kills the process: take it over before
+	// anything else, so a reload sent while srvctl starts is not fatal. A
+	// one-shot has nothing to reload and ignores it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, log, err := g.load(cmd, false)
 	if err != nil {
 		return &exitStatus{code: exitError, err: err}
@@ -133,9 +139,6 @@ func (g *globals) runController(cmd *cobra.Command, o *runOptions) error {
 		log.Info("serving /metrics, /healthz and /readyz", zap.String("listen", ln.Addr().String()))
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	stopped := make(chan error, 1)
 	go func() { stopped <- c.Run(ctx) }()
 	for {
