@@ -48,6 +48,10 @@ func ParseLevel(s string) (Level, error) {
 	return 0, fmt.Errorf("%q is not a level (ok, warning, critical, unknown)", s)
 }
 
+// Worse returns the level that matters more: Critical over Unknown over
+// Warning over OK (for combining reports, such as the DNS and AD audits).
+func Worse(a, b Level) Level { return worse(a, b) }
+
 // worse returns the level that matters more: Critical over Unknown over
 // Warning over OK.
 func worse(a, b Level) Level {
