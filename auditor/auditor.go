@@ -169,22 +169,7 @@ func (a *Auditor) probeMode(results map[probe.Target]probe.Result) probe.Mode {
 // servedRecords is the RRset clients get: the one the servers with the
 // highest serial serve (dnsview reports the others as lagging or
 // differing).
-func servedRecords(v dnsview.Zone) []zones.Record {
-	var best *dnsview.Server
-	for i := range v.Servers {
-		s := &v.Servers[i]
-		if s.Status != dnsview.StatusOK {
-			continue
-		}
-		if best == nil || dnsview.SerialLess(best.Serial, s.Serial) {
-			best = s
-		}
-	}
-	if best == nil {
-		return nil
-	}
-	return best.Records
-}
+func servedRecords(v dnsview.Zone) []zones.Record { return v.Newest() }
 
 // observed is the short detail of a failed probe for the history, which
 // wraps it in its own sentence ("no answer on 1688 (DETAIL) in 3 runs

@@ -216,7 +216,7 @@ func (l *loader) adBind(f field, a AD) ADBind {
 		l.probs.add(mf.path, "%q is not one of simple, kerberos", method)
 	}
 
-	if !l.noSecrets {
+	if l.adSecrets {
 		if b.PasswordFile != "" {
 			data, msg := readSecretFile(b.PasswordFile, pwWritten, l.env["CREDENTIALS_DIRECTORY"])
 			if msg != "" {

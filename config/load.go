@@ -42,6 +42,9 @@ type LoadOptions struct {
 	// e.g. to check the examples of the documentation. Keys then have no
 	// Secret, and the algorithm is the configured one or the default.
 	NoSecrets bool
+	// ADSecrets, with NoSecrets, still reads the ad section's password:
+	// srvctl audit needs it to bind to the directory, not the TSIG keys.
+	ADSecrets bool
 }
 
 // Load reads the config file named by opts, applies the environment and
@@ -70,7 +73,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	l := &loader{dir: dir, env: env, flags: opts.Flags, noSecrets: opts.NoSecrets, noSecret: map[string]bool{}}
+	l := &loader{dir: dir, env: env, flags: opts.Flags, noSecrets: opts.NoSecrets, adSecrets: !opts.NoSecrets || opts.ADSecrets, noSecret: map[string]bool{}}
 	cfg, err := l.load(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -103,6 +106,7 @@ type loader struct {
 	env       map[string]string
 	flags     *pflag.FlagSet
 	noSecrets bool
+	adSecrets bool              // read the ad section's password and check its keytab
 	noSecret  map[string]bool   // keys written without secret_file
 	hostKeys  []keyRef          // hosts[].key as written
 	fragments map[string]string // bindfile fragment path → the key that names it

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
+	"github.com/srvctl/srvctl/auditor/ad"
 	"github.com/srvctl/srvctl/auditor/dnsview"
 	"github.com/srvctl/srvctl/auditor/probe"
 	"github.com/srvctl/srvctl/auditor/state"
@@ -89,9 +90,15 @@ func NewAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
 	severity := make(map[auditor.Kind]auditor.Level, len(cfg.Audit.Severity))
 	kinds := auditor.Kinds()
 	var probs []string
+	adKinds := ad.Kinds()
 	for k, v := range cfg.Audit.Severity {
-		if !slices.Contains(kinds, auditor.Kind(k)) {
-			probs = append(probs, fmt.Sprintf("audit.severity.%s: not a kind of finding (%s)", k, joinKinds(kinds)))
+		dnsKind := slices.Contains(kinds, auditor.Kind(k))
+		if !dnsKind && !slices.Contains(adKinds, ad.Kind(k)) {
+			all := joinKinds(kinds)
+			for _, a := range adKinds {
+				all += ", " + string(a)
+			}
+			probs = append(probs, fmt.Sprintf("audit.severity.%s: not a kind of finding (%s)", k, all))
 			continue
 		}
 		lvl, err := auditor.ParseLevel(v)
@@ -99,7 +106,9 @@ func NewAuditor(cfg *config.Config, log *zap.Logger) (*auditor.Auditor, error) {
 			probs = append(probs, fmt.Sprintf("audit.severity.%s: %v", k, err))
 			continue
 		}
-		severity[auditor.Kind(k)] = lvl
+		if dnsKind {
+			severity[auditor.Kind(k)] = lvl
+		}
 	}
 	if len(probs) > 0 {
 		slices.Sort(probs)

@@ -129,6 +129,26 @@ type Zone struct {
 	Findings []Finding `json:"findings,omitempty"`
 }
 
+// Newest returns the RRset clients get: the one the answering servers with
+// the highest serial serve (the others are reported as lagging or
+// differing); nil when no server answered.
+func (z Zone) Newest() []zones.Record {
+	var best *Server
+	for i := range z.Servers {
+		s := &z.Servers[i]
+		if s.Status != StatusOK {
+			continue
+		}
+		if best == nil || SerialLess(best.Serial, s.Serial) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.Records
+}
+
 // Server is what one address of one server answered.
 type Server struct {
 	// Name is the canonical NS name, or the configured entry as given.

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
+	"github.com/srvctl/srvctl/auditor/ad"
 	"github.com/srvctl/srvctl/auditor/state"
 	"github.com/srvctl/srvctl/config"
 	"github.com/srvctl/srvctl/controller"
@@ -58,6 +59,7 @@ another audit holds, or a failure to write the report).`,
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		return g.runAudit(cmd, o)
 	}
+	cmd.AddCommand(newAuditADCmd(g))
 	return cmd
 }
 
@@ -84,7 +86,7 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	default:
 		return g.unknown(o, fmt.Errorf("--output %q: want text, json, nagios or prometheus", o.output))
 	}
-	cfg, log, err := g.load(cmd, true)
+	cfg, log, err := g.loadWith(cmd, config.LoadOptions{NoSecrets: true, ADSecrets: true})
 	if err != nil {
 		return g.unknown(o, err)
 	}
@@ -127,6 +129,9 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 		zap.Int("warning", s.Warning), zap.Int("targets", s.Targets), zap.Int("live_targets", s.LiveTargets),
 		zap.Int("stale_records", s.StaleRecords), zap.Duration("duration", rep.Duration))
 
+	if cfg.AD.URL != "" {
+		return g.writeCombined(cmd, o, cfg, log, zs, rep)
+	}
 	if o.prometheusFile != "" {
 		if err := auditor.WriteFile(o.prometheusFile, func(w io.Writer) error { return auditor.WritePrometheus(w, rep) }); err != nil {
 			return g.unknown(o, err)
@@ -137,6 +142,32 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 	}
 	if rep.Level != auditor.OK {
 		return &exitStatus{code: int(rep.Level)}
+	}
+	return nil
+}
+
+// writeCombined adds the AD permission audit to the DNS audit rep (the ad
+// section is configured) and writes both. A directory that cannot be read
+// makes the AD part UNKNOWN; the DNS part stands.
+func (g *globals) writeCombined(cmd *cobra.Command, o *auditOptions, cfg *config.Config, log *zap.Logger, zs []zones.Zone, rep *auditor.Report) error {
+	c := &ad.Combined{DNS: rep}
+	c.AD, c.ADErr = adAudit(cmd.Context(), cfg, log, zs, controller.Served(rep))
+	if c.ADErr != nil {
+		log.Error("AD audit failed", zap.Error(c.ADErr))
+	}
+	write := map[string]func(io.Writer, *ad.Combined) error{
+		"text": ad.WriteCombinedText, "json": ad.WriteCombinedJSON, "nagios": ad.WriteCombinedNagios, "prometheus": ad.WriteCombinedPrometheus,
+	}[o.output]
+	if o.prometheusFile != "" {
+		if err := auditor.WriteFile(o.prometheusFile, func(w io.Writer) error { return ad.WriteCombinedPrometheus(w, c) }); err != nil {
+			return g.unknown(o, err)
+		}
+	}
+	if err := write(g.stdout, c); err != nil {
+		return g.unknown(o, fmt.Errorf("writing the report: %w", err))
+	}
+	if lvl := c.Level(); lvl != auditor.OK {
+		return &exitStatus{code: int(lvl)}
 	}
 	return nil
 }

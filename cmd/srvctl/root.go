@@ -67,7 +67,7 @@ RFC 2136 dynamic updates.`,
 	pf.String("log-level", "", "log level: debug, info, warn, error (default info)")
 	pf.String("log-format", "", "log format: console or json (default console on a terminal, json otherwise)")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newAuditCmd(g), newRunCmd(g), newRenderCmd(g), newVersionCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g, false), newPlanCmd(g, true), newAuditCmd(g), newADCmd(g), newRunCmd(g), newRenderCmd(g), newVersionCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	var es *exitStatus
@@ -88,7 +88,14 @@ RFC 2136 dynamic updates.`,
 // load reads the config named by the flags and environment and builds the
 // logger it asks for.
 func (g *globals) load(cmd *cobra.Command, noSecrets bool) (*config.Config, *zap.Logger, error) {
-	cfg, err := g.loadConfig(cmd, noSecrets)
+	return g.loadWith(cmd, config.LoadOptions{NoSecrets: noSecrets})
+}
+
+// loadWith is load with more LoadOptions (Path, Flags and Env are set
+// here).
+func (g *globals) loadWith(cmd *cobra.Command, opts config.LoadOptions) (*config.Config, *zap.Logger, error) {
+	opts.Path, opts.Flags, opts.Env = g.configPath, cmd.Flags(), g.env
+	cfg, err := config.Load(opts)
 	if err != nil {
 		return nil, nil, err
 	}
