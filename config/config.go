@@ -126,7 +126,9 @@ type Zone struct {
 	Name      string     // canonical zone name
 	Backend   string     // "rfc2136" or "bindfile"
 	Server    string     // rfc2136: the zone's primary as host:port; an IPv6 address is bracketed, e.g. [2001:db8::53]:53
-	Key       string     // rfc2136: canonical name of one of Config.Keys
+	Key       string     // rfc2136 with auth tsig: canonical name of one of Config.Keys
+	Auth      string     // rfc2136: "" (TSIG, the default) or AuthGSSTSIG
+	Kerberos  *Kerberos  // rfc2136 with auth gss-tsig: srvctl's Kerberos identity
 	Hosts     []string   // canonical names of the hosts published here; empty means all hosts
 	Overrides []Override // per-zone priority and weight of some hosts
 

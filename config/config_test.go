@@ -536,7 +536,7 @@ func TestLoadProblems(t *testing.T) {
 			`zones[1].name: "CORP.example.com." duplicates zones[0]`}},
 		{"zone without server and key", hostsOK + keysOK + "zones:\n  - name: corp.example.com\n", []string{
 			"zones[0].server: missing: backend rfc2136 needs the zone's primary server (host or address, port 53 by default)",
-			"zones[0].key: missing: backend rfc2136 needs a TSIG key (one of keys)"}},
+			"zones[0].key: missing: backend rfc2136 needs a TSIG key (one of keys), or auth: gss-tsig"}},
 		{"zone with empty server", hostsOK + keysOK + "zones:\n  - name: corp.example.com\n    server: ''\n    key: srvctl-corp\n", []string{
 			"zones[0].server: missing: backend rfc2136 needs the zone's primary server (host or address, port 53 by default)"}},
 		{"zone key not in keys", hostsOK + keysOK + "zones:\n  - name: corp.example.com\n    server: 192.0.2.53\n    key: nokey\n", []string{

@@ -233,7 +233,7 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 	var out []Zone
 	first := make(map[string]string)
 	for _, it := range items {
-		m := l.mapping(it, "name", "backend", "server", "key", "hosts", "overrides",
+		m := l.mapping(it, "name", "backend", "server", "key", "auth", "kerberos", "hosts", "overrides",
 			"file", "zone_file", "check_command", "reload_command", "audit_servers")
 		if m == nil {
 			continue
@@ -299,8 +299,15 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 			bad() // not a single value: reported
 		}
 
+		if !l.kerberos(&z, m, rfc2136) {
+			bad()
+		}
+		gss := z.Auth == AuthGSSTSIG
 		kf := m.get("key")
-		if k, present := l.scalar(kf); present && k != "" {
+		if k, present := l.scalar(kf); present && k != "" && gss {
+			l.probs.add(kf.path, "auth gss-tsig signs with Kerberos, not a TSIG key: drop key")
+			bad()
+		} else if present && k != "" {
 			z.Key = zones.Canonical(k)
 			switch {
 			case bindfile:
@@ -314,8 +321,8 @@ func (l *loader) zones(f field, hosts, keys map[string]bool) []Zone {
 				bad()
 			}
 		} else if present || kf.absent() {
-			if rfc2136 {
-				l.probs.add(kf.path, "missing: backend rfc2136 needs a TSIG key (one of keys)")
+			if rfc2136 && !gss {
+				l.probs.add(kf.path, "missing: backend rfc2136 needs a TSIG key (one of keys), or auth: gss-tsig")
 				bad()
 			}
 		} else {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/srvctl/srvctl/config"
 	"github.com/srvctl/srvctl/publisher"
 	"github.com/srvctl/srvctl/publisher/bindfile"
+	"github.com/srvctl/srvctl/publisher/gsstsig"
 	"github.com/srvctl/srvctl/publisher/rfc2136"
 	"github.com/srvctl/srvctl/zones"
 )
@@ -58,7 +60,19 @@ func Backends(cfg *config.Config) (backends map[string]publisher.Backend, close 
 	for _, z := range cfg.Zones {
 		switch z.Backend {
 		case config.DefaultBackend:
-			dyn[z.Name] = rfc2136.Zone{Server: z.Server, Key: keys[z.Key]}
+			zc := rfc2136.Zone{Server: z.Server, Key: keys[z.Key]}
+			if k := z.Kerberos; z.Auth == config.AuthGSSTSIG && k != nil {
+				host := k.ServerName
+				if host == "" {
+					host, _, _ = net.SplitHostPort(z.Server)
+				}
+				zc.Key = nil
+				zc.GSS = &rfc2136.GSS{HostName: host, Credentials: gsstsig.Credentials{
+					Realm: k.Realm, Principal: k.Principal, Keytab: k.Keytab, CCache: k.CCache,
+					Password: gsstsig.Secret(k.Password.Reveal()), Krb5Conf: k.Krb5Conf,
+				}}
+			}
+			dyn[z.Name] = zc
 		case config.BindfileBackend:
 			files[z.Name] = bindfile.Zone{File: z.File, ZoneFile: z.ZoneFile, Check: z.CheckCommand, Reload: z.ReloadCommand}
 		}
@@ -306,6 +320,14 @@ func (j *Job) Run(ctx context.Context) (res Result) {
 		Logger:      j.log.Named("publisher"),
 	})
 	res.addPlans(r.Apply(ctx, j.zones))
+	// GSS-TSIG contexts live for one run: delete them on the servers.
+	if rb, ok := j.backends[config.DefaultBackend].(*rfc2136.Backend); ok {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout)
+		if err := rb.EndRun(dctx); err != nil {
+			j.log.Warn("GSS-TSIG contexts not deleted on the server (they expire there)", zap.Error(err))
+		}
+		cancel()
+	}
 	return res
 }
 

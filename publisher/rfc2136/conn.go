@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/srvctl/srvctl/publisher/gsstsig"
 )
 
 // pool keeps idle TCP connections to one server for reuse. Each exchange
@@ -95,7 +97,8 @@ func (ps *pools) close() {
 type answer struct {
 	msg *dns.Msg
 	raw []byte
-	mac string // MAC of the signed request, to verify the answer against
+	mac string              // MAC of the signed request, to verify the answer against
+	sc  *gsstsig.SecContext // the GSS-TSIG context that signed the request, if any
 }
 
 // exchange sends the already packed requests on one connection (pipelined)

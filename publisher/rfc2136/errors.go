@@ -39,16 +39,13 @@ var ErrNotAuthorized = errors.New("not authorized: wrong key or update-policy")
 // ErrNotAuthoritative is wrapped when the server does not serve the zone.
 var ErrNotAuthoritative = errors.New("not authoritative")
 
-// rcodeError explains an answer's failure. key is the key the request was
-// signed with (nil for none).
-func rcodeError(op string, m *dns.Msg, key *Key, zone string) error {
+// rcodeError explains an answer's failure. keyName says what signed the
+// request: "key srvctl-corp.", "the Kerberos principal SRVCTL$@CORP", or
+// "no key".
+func rcodeError(op string, m *dns.Msg, keyName, zone string) error {
 	tsigErr := uint16(0)
 	if t := m.IsTsig(); t != nil {
 		tsigErr = t.Error
-	}
-	keyName := "no key"
-	if key != nil {
-		keyName = "key " + key.Name()
 	}
 	switch {
 	case tsigErr == dns.RcodeBadTime:
@@ -95,3 +92,11 @@ func transportError(err error, timeout time.Duration) error {
 	}
 	return err
 }
+
+// deniedError is an AD server's refusal of a GSS-TSIG signed update for
+// lack of rights: its message is gsstsig's ("the account ... may not update
+// ...: see srvctl audit ad"), and it is also ErrNotAuthorized.
+type deniedError struct{ err error }
+
+func (e deniedError) Error() string   { return e.err.Error() }
+func (e deniedError) Unwrap() []error { return []error{e.err, ErrNotAuthorized} }

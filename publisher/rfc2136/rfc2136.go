@@ -11,11 +11,13 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/srvctl/srvctl/publisher"
+	"github.com/srvctl/srvctl/publisher/gsstsig"
 	"github.com/srvctl/srvctl/zones"
 )
 
@@ -23,6 +25,38 @@ import (
 type Zone struct {
 	Server string // host:port of the zone's primary
 	Key    *Key   // TSIG key that signs every message; nil sends them unsigned
+	// GSS, instead of Key, signs every message with a GSS-TSIG security
+	// context (RFC 3645): AD-integrated zones that take secure updates
+	// only.
+	GSS *GSS
+}
+
+// GSS is how a zone's messages are signed with Kerberos: srvctl's
+// credentials and the DNS server's host name (the service principal is
+// DNS/<HostName>). Zones with the same credentials share one security
+// context per server and run.
+type GSS struct {
+	Credentials gsstsig.Credentials
+	HostName    string
+}
+
+// principal is the client principal with its realm, for messages.
+func (g *GSS) principal() string {
+	c := g.Credentials
+	if c.Realm != "" && c.Principal != "" && !strings.Contains(c.Principal, "@") {
+		return c.Principal + "@" + c.Realm
+	}
+	return c.Principal
+}
+
+func (z Zone) signer() string {
+	switch {
+	case z.GSS != nil:
+		return "the Kerberos principal " + z.GSS.principal()
+	case z.Key != nil:
+		return "key " + z.Key.Name()
+	}
+	return "no key"
 }
 
 // Options configure a Backend. Only Zones is required.
@@ -44,6 +78,11 @@ type Backend struct {
 	timeout time.Duration
 	dialer  net.Dialer
 	pools   pools
+
+	mu           sync.Mutex
+	negotiators  map[string]*gsstsig.Negotiator // this run's, by credentials
+	negotiations int                            // of the runs ended
+	gssLocks     sync.Map                       // *gsstsig.SecContext → *sync.Mutex: one exchange at a time
 }
 
 var _ publisher.Backend = (*Backend)(nil)
@@ -61,10 +100,64 @@ func New(opts Options) *Backend {
 	return b
 }
 
-// Close closes the idle connections.
+// Close ends the run (see EndRun) and closes the idle connections.
 func (b *Backend) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	err := b.EndRun(ctx)
 	b.pools.close()
-	return nil
+	return err
+}
+
+// EndRun deletes the GSS-TSIG security contexts of this run (TKEY mode 5);
+// the next message negotiates new ones. srvctl run calls it after each run.
+func (b *Backend) EndRun(ctx context.Context) error {
+	b.mu.Lock()
+	ns := b.negotiators
+	b.negotiators = nil
+	b.gssLocks.Clear()
+	for _, n := range ns {
+		b.negotiations += n.Negotiations()
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, n := range ns {
+		errs = append(errs, n.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Negotiations returns the GSS-TSIG security contexts negotiated since
+// New: one per server and credentials per run.
+func (b *Backend) Negotiations() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.negotiations
+	for _, g := range b.negotiators {
+		n += g.Negotiations()
+	}
+	return n
+}
+
+// secContext returns this run's security context with the zone's server.
+func (b *Backend) secContext(ctx context.Context, zc Zone) (*gsstsig.SecContext, error) {
+	c := zc.GSS.Credentials
+	id := strings.Join([]string{c.Principal, c.Realm, c.Keytab, c.CCache, c.Krb5Conf}, "\x00")
+	b.mu.Lock()
+	if b.negotiators == nil {
+		b.negotiators = make(map[string]*gsstsig.Negotiator)
+	}
+	n, ok := b.negotiators[id]
+	if !ok {
+		n = gsstsig.New(gsstsig.Options{Credentials: c, Timeout: b.timeout})
+		b.negotiators[id] = n
+	}
+	b.mu.Unlock()
+	sc, err := n.Context(ctx, zc.Server, zc.GSS.HostName)
+	if err != nil && !errors.Is(err, gsstsig.ErrKDCUnreachable) {
+		return nil, deniedError{err}
+	}
+	return sc, err
 }
 
 func (b *Backend) zone(name string) (Zone, error) {
@@ -101,7 +194,7 @@ func (b *Backend) Current(ctx context.Context, z zones.Zone) ([]zones.Record, er
 		return nil, fail(nil, err)
 	}
 	m := answers[0].msg
-	if err := checkAnswer("read", answers[0], zc.Key, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
+	if err := checkAnswer("read", answers[0], zc, z.Name, owner, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
 		return nil, fail(m, err)
 	}
 	if !m.Authoritative {
@@ -115,7 +208,7 @@ func (b *Backend) Current(ctx context.Context, z zones.Zone) ([]zones.Record, er
 		if err != nil {
 			return nil, fail(nil, err)
 		}
-		if err := checkAnswer("read", soa[0], zc.Key, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
+		if err := checkAnswer("read", soa[0], zc, z.Name, z.Name, dns.RcodeSuccess, dns.RcodeNameError); err != nil {
 			return nil, fail(soa[0].msg, err)
 		}
 		if err := checkSOA(soa[0].msg, z.Name); err != nil {
@@ -201,7 +294,7 @@ func (b *Backend) Apply(ctx context.Context, p *zones.Plan) error {
 	// A failed prerequisite (NXRRSET, YXRRSET) means nothing was changed.
 	// Its answer is verified like any other, so a forged one cannot cause
 	// a retry.
-	if err := checkAnswer("update", a, zc.Key, p.Zone, dns.RcodeSuccess, dns.RcodeNXRrset, dns.RcodeYXRrset); err != nil {
+	if err := checkAnswer("update", a, zc, p.Zone, p.Owner, dns.RcodeSuccess, dns.RcodeNXRrset, dns.RcodeYXRrset); err != nil {
 		return &Error{Zone: p.Zone, Server: zc.Server, Op: "update", Rcode: a.msg.Rcode, TSIGError: tsigError(a.msg), Err: err}
 	}
 	if a.msg.Rcode != dns.RcodeSuccess {
@@ -247,6 +340,21 @@ func (b *Backend) send(ctx context.Context, zc Zone, msgs ...*dns.Msg) ([]answer
 	wires := make([][]byte, len(msgs))
 	macs := make([]string, len(msgs))
 	now := time.Now().Unix()
+	var sc *gsstsig.SecContext
+	if zc.GSS != nil {
+		var err error
+		if sc, err = b.secContext(ctx, zc); err != nil {
+			return nil, err
+		}
+		// A server checks each message's MIC sequence number against the
+		// ones it has seen: Samba answers BADSIG to one that arrives after
+		// a later one, which concurrent zones on several connections
+		// would cause. One exchange at a time per context, signed and
+		// sent in order.
+		mu, _ := b.gssLocks.LoadOrStore(sc, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
+	}
 	for i, m := range msgs {
 		m.Id = dns.Id()
 		for indexOf(ids[:i], m.Id) >= 0 {
@@ -254,9 +362,12 @@ func (b *Backend) send(ctx context.Context, zc Zone, msgs ...*dns.Msg) ([]answer
 		}
 		ids[i] = m.Id
 		var err error
-		if zc.Key != nil {
+		switch {
+		case sc != nil:
+			wires[i], macs[i], err = sc.Sign(m)
+		case zc.Key != nil:
 			wires[i], macs[i], err = zc.Key.sign(m, now)
-		} else {
+		default:
 			wires[i], err = m.Pack()
 		}
 		if err != nil {
@@ -268,22 +379,26 @@ func (b *Backend) send(ctx context.Context, zc Zone, msgs ...*dns.Msg) ([]answer
 		return nil, transportError(err, b.timeout)
 	}
 	for i := range answers {
-		answers[i].mac = macs[i]
+		answers[i].mac, answers[i].sc = macs[i], sc
 	}
 	return answers, nil
 }
 
 // checkAnswer turns an answer whose rcode is not one of ok into an error in
 // srvctl's words, and verifies the TSIG of the others when the request was
-// signed.
-func checkAnswer(op string, a answer, key *Key, zone string, ok ...int) error {
+// signed. name is the owner name the request is about.
+func checkAnswer(op string, a answer, zc Zone, zone, name string, ok ...int) error {
 	m := a.msg
+	if a.sc != nil {
+		return checkGSS(op, a, zc, zone, name, ok...)
+	}
 	if !slices.Contains(ok, m.Rcode) {
-		return rcodeError(op, m, key, zone)
+		return rcodeError(op, m, zc.signer(), zone)
 	}
 	if t := m.IsTsig(); t != nil && t.Error != 0 {
-		return rcodeError(op, m, key, zone)
+		return rcodeError(op, m, zc.signer(), zone)
 	}
+	key := zc.Key
 	if key == nil {
 		return nil
 	}
@@ -294,6 +409,38 @@ func checkAnswer(op string, a answer, key *Key, zone string, ok ...int) error {
 		return fmt.Errorf("the answer's TSIG signature does not verify with key %s (%v)", key.Name(), err)
 	}
 	return nil
+}
+
+// checkGSS is checkAnswer for a GSS-TSIG signed request. An AD server that
+// refuses an update for lack of rights (REFUSED on Windows, SERVFAIL on
+// Samba) gets the error that points at srvctl audit ad. Samba answers an
+// update it does not apply with a copy of the request, its TSIG included,
+// which cannot be verified: such a prerequisite failure is accepted
+// unverified as a conflict, which only makes srvctl read the zone again
+// (signed, verified). Every other answer must verify; an accepted update
+// is confirmed by the read-back that follows every update anyway.
+func checkGSS(op string, a answer, zc Zone, zone, name string, ok ...int) error {
+	m := a.msg
+	principal := zc.GSS.principal()
+	if op == "update" {
+		if err := gsstsig.UpdateDenied(m, principal, zc.Server, name); err != nil {
+			return deniedError{err}
+		}
+	}
+	if !slices.Contains(ok, m.Rcode) {
+		return rcodeError(op, m, zc.signer(), zone)
+	}
+	if t := m.IsTsig(); t != nil && t.Error != 0 {
+		return rcodeError(op, m, zc.signer(), zone)
+	}
+	_, err := a.sc.VerifyAnswer(a.raw, a.mac)
+	switch {
+	case err == nil:
+		return nil
+	case op == "update" && m.Rcode != dns.RcodeSuccess && (errors.Is(err, gsstsig.ErrEchoedMAC) || errors.Is(err, gsstsig.ErrUnsigned)):
+		return nil // a conflict: nothing was changed, and the zone is read again
+	}
+	return fmt.Errorf("the answer's GSS-TSIG signature does not verify with the security context of %s (%v)", principal, err)
 }
 
 func tsigError(m *dns.Msg) uint16 {
