@@ -25,6 +25,9 @@ const CheckTimeout = 30 * time.Second
 // line, into a minimal zone block for its zone, with a dummy file path, so
 // that named-checkconf's line numbers are the snippet's; zones without such
 // a statement (bindfile) get a minimal zone block at the end. The
+// commented-out options block WriteNamedConf prints for GSS-TSIG (lines
+// "//options {" to "//};") is uncommented, so that its statements are
+// checked too (named-checkconf does not open the keytab). The
 // statements are matched with the rfc2136 zones in the order WriteNamedConf
 // prints them (by name). Included files (tsig-keygen keys) are read by
 // named-checkconf: they must exist and be readable, and a relative path is
@@ -48,7 +51,7 @@ func CheckNamedConf(ctx context.Context, snippet []byte, zones []Zone) error {
 	if err := checkQuotable(dir); err != nil {
 		return fmt.Errorf("checking named.conf: temporary directory %q: %w", dir, err)
 	}
-	conf, secrets, err := assemble(snippet, zones, func(zone string) string {
+	conf, secrets, err := assemble(uncommentOptions(snippet), zones, func(zone string) string {
 		return filepath.Join(dir, "db."+zone)
 	})
 	if err != nil {
@@ -147,6 +150,36 @@ func assemble(snippet []byte, zs []Zone, file func(zone string) string) ([]byte,
 		fmt.Fprintf(&b, "zone %s { type primary; file %s; };\n", quote(z), quote(f))
 	}
 	return b.Bytes(), secrets, nil
+}
+
+// uncommentOptions returns snippet with the "//" taken off the lines of its
+// commented-out options blocks: from a line "//options {" to the next line
+// "//};", every line of which starts with "//". Line numbers stay.
+func uncommentOptions(snippet []byte) []byte {
+	lines := bytes.SplitAfter(snippet, []byte("\n"))
+	out := make([]byte, 0, len(snippet))
+	for i := 0; i < len(lines); i++ {
+		if string(bytes.TrimRight(lines[i], "\r\n")) != "//options {" {
+			out = append(out, lines[i]...)
+			continue
+		}
+		end := -1
+		for j := i + 1; j < len(lines) && bytes.HasPrefix(lines[j], []byte("//")); j++ {
+			if string(bytes.TrimRight(lines[j], "\r\n")) == "//};" {
+				end = j
+				break
+			}
+		}
+		if end < 0 {
+			out = append(out, lines[i]...)
+			continue
+		}
+		for ; i <= end; i++ {
+			out = append(out, lines[i][2:]...)
+		}
+		i--
+	}
+	return out
 }
 
 // zoneOrder returns the names (no trailing dot) of the rfc2136 zones,

@@ -3,6 +3,11 @@
 // srvctl (and KMS hosts) update the _vlmcs._tcp SRV records on a BIND
 // server, and the DnsDomainPublishList registry value of Windows KMS hosts.
 //
+// Updates are signed with TSIG keys, or with GSS-TSIG (Kerberos, RFC 3645):
+// srvctl's own principal (Zone.Principal) and KMS hosts' machine accounts
+// (Zone.Kerberos) get grants, and named gets the keytab it accepts them
+// with (NamedConf.TKEYKeytab).
+//
 // It takes its own plain structs, never the config package, and does no
 // I/O but writing to the given io.Writer; CheckNamedConf alone runs a
 // program (named-checkconf).
@@ -56,16 +61,27 @@ type Zone struct {
 	// same) or "bindfile" (srvctl writes a file the zone file includes).
 	Backend string
 	// Key is the name of srvctl's TSIG key for an rfc2136 zone. It may be
-	// "" only with NamedConf.AllowUpdate (unsigned updates).
+	// "" only with Principal (GSS-TSIG instead) or NamedConf.AllowUpdate
+	// (unsigned updates).
 	Key string
+	// Principal is srvctl's own Kerberos principal for an rfc2136 zone it
+	// updates with GSS-TSIG instead of a TSIG key, e.g.
+	// "srvctl@CORP.EXAMPLE.COM" or a computer account
+	// "SRVCTL$@CORP.EXAMPLE.COM": NAME@REALM, NAME being "/"-separated
+	// components of letters, digits, "-", "_", "." and "$", REALM upper
+	// case. It gets the same grant a key gets (update-policy style only:
+	// allow-update takes keys and addresses, no principals). A zone has
+	// Key or Principal, not both; "" means none.
+	Principal string
 	// File is the fragment srvctl writes for a bindfile zone.
 	File string
 	// HostKeys are the TSIG keys KMS hosts publish themselves with in this
 	// zone (optional; rfc2136 zones only).
 	HostKeys []string
-	// Kerberos is the realm (e.g. "CORP.EXAMPLE.COM") whose machine
-	// principals may publish SRV records pointing at themselves with
-	// GSS-TSIG (optional; update-policy style, rfc2136 zones only).
+	// Kerberos is the realm (e.g. "CORP.EXAMPLE.COM", upper case) whose
+	// machine accounts (HOST$@REALM) may publish SRV records pointing at
+	// themselves (HOST.<realm>) with GSS-TSIG: an ms-subdomain-self-rhs
+	// grant (optional; update-policy style, rfc2136 zones only).
 	Kerberos string
 	// MaxRecords caps the SRV RRset with SRV(n) in every grant of the zone
 	// (update-policy style only); 0 means no cap, at most 65535.
@@ -108,6 +124,22 @@ type NamedConf struct {
 	Insecure bool
 	// Source is the config file named in the header comment; "" names none.
 	Source string
+	// TKEYKeytab is the absolute path of the keytab named accepts GSS-TSIG
+	// with (tkey-gssapi-keytab): it holds the keys of the server's service
+	// principal, DNS/<server host name>@REALM. Zones with a Principal or
+	// Kerberos need it (or TKEYCredential). "" renders none; when such a
+	// zone needs one, the output then says what is missing.
+	TKEYKeytab string
+	// TKEYCredential is the service principal whose key named accepts
+	// GSS-TSIG with (tkey-gssapi-credential), e.g.
+	// "DNS/ns1.corp.example.com@CORP.EXAMPLE.COM". named (BIND 9.18) takes
+	// that key from the default keytab (KRB5_KTNAME in its environment,
+	// else /etc/krb5.keytab) even when TKEYKeytab names another, and does
+	// not start without it; BIND 9.18 also deprecates the option
+	// (named-checkconf warns). TKEYKeytab alone, which accepts any
+	// principal of its keytab, is preferred; the output says all this.
+	// "" renders none.
+	TKEYCredential string
 }
 
 // DefaultAlgorithm is the TSIG algorithm of a Key without one.
@@ -140,6 +172,13 @@ const (
 // their zone blocks (CheckNamedConf does exactly that). Names, paths and
 // addresses are validated so that nothing can be injected; on any error
 // nothing is written and the error lists every problem.
+//
+// Between the keys and the zones comes what named needs for GSS-TSIG
+// grants (Zone.Principal, Zone.Kerberos): tkey-gssapi-keytab
+// (NamedConf.TKEYKeytab) in its options. named.conf allows one options
+// block, so the statement is printed inside a commented-out one, from
+// "//options {" to "//};", with a comment saying to add it to the
+// server's own; without a keytab, a comment says what is missing.
 func WriteNamedConf(w io.Writer, c NamedConf) error {
 	n, err := normalize(c)
 	if err != nil {
@@ -154,12 +193,14 @@ func WriteNamedConf(w io.Writer, c NamedConf) error {
 // namedConf is a validated NamedConf: names without trailing dots where
 // they are printed, zones and keys sorted.
 type namedConf struct {
-	keys        []key
-	zones       []zone
-	style       Style
-	withSecrets bool
-	allowUpdate []string
-	source      string
+	keys           []key
+	zones          []zone
+	style          Style
+	withSecrets    bool
+	allowUpdate    []string
+	source         string
+	tkeyKeytab     string
+	tkeyCredential string
 }
 
 type key struct {
@@ -172,6 +213,7 @@ type zone struct {
 	owner      string // absolute, canonical
 	backend    string
 	key        string // without the trailing dot
+	principal  string // srvctl's Kerberos principal
 	file       string
 	hostKeys   []string
 	realm      string
@@ -193,6 +235,21 @@ func normalize(c NamedConf) (*namedConf, error) {
 	}
 	if err := checkComment(c.Source); err != nil {
 		fail("source %q: %w", c.Source, err)
+	}
+	if c.TKEYKeytab != "" {
+		switch err := checkQuotable(c.TKEYKeytab); {
+		case err != nil:
+			fail("tkey-gssapi-keytab %q: %w", c.TKEYKeytab, err)
+		case !strings.HasPrefix(c.TKEYKeytab, "/"):
+			fail("tkey-gssapi-keytab %q: not an absolute path (named would take it relative to its working directory)", c.TKEYKeytab)
+		}
+		n.tkeyKeytab = c.TKEYKeytab
+	}
+	if c.TKEYCredential != "" {
+		if err := checkPrincipal(c.TKEYCredential); err != nil {
+			fail("tkey-gssapi-credential %q: %w", c.TKEYCredential, err)
+		}
+		n.tkeyCredential = c.TKEYCredential
 	}
 
 	if len(c.AllowUpdate) > 0 {
@@ -313,6 +370,9 @@ func (n *namedConf) normalizeZone(z Zone) (zone, []error) {
 		if len(z.HostKeys) > 0 || z.Kerberos != "" {
 			fail("KMS hosts cannot publish themselves in a bindfile zone (it takes no updates): drop its host keys and Kerberos realm")
 		}
+		if z.Principal != "" {
+			fail("principal %q: a bindfile zone takes no updates, so no GSS-TSIG grant", z.Principal)
+		}
 		if z.MaxRecords != 0 {
 			fail("a record cap (SRV(n)) needs dynamic updates; a bindfile zone has none")
 		}
@@ -332,14 +392,25 @@ func (n *namedConf) normalizeZone(z Zone) (zone, []error) {
 		}
 		nz.owner = owner
 	}
-	if z.Key != "" {
+	switch {
+	case z.Key != "" && z.Principal != "":
+		fail("key %q and principal %q: srvctl signs with a TSIG key or with GSS-TSIG (Kerberos), give one", z.Key, z.Principal)
+	case z.Key != "":
 		k, err := keyName(z.Key)
 		if err != nil {
 			fail("key %q: %w", z.Key, err)
 		}
 		nz.key = k
-	} else if len(n.allowUpdate) == 0 {
-		fail("no key: srvctl's updates must be signed with a TSIG key")
+	case z.Principal != "":
+		if err := checkPrincipal(z.Principal); err != nil {
+			fail("principal %q: %w", z.Principal, err)
+		}
+		nz.principal = z.Principal
+		if n.style == StyleAllowUpdate {
+			fail("principal %s: allow-update takes keys and addresses only, not Kerberos principals; use the update-policy style", z.Principal)
+		}
+	case len(n.allowUpdate) == 0:
+		fail("no key: srvctl's updates must be signed with a TSIG key or GSS-TSIG (a Kerberos principal)")
 	}
 	for _, h := range z.HostKeys {
 		k, err := keyName(h)
@@ -399,16 +470,78 @@ func ownerName(name, zone string) (string, error) {
 }
 
 // realmName checks a Kerberos realm as ms-subdomain-self-rhs takes it: a
-// DNS domain of letters, digits and hyphens (conventionally upper case).
+// DNS domain of letters, digits and hyphens, upper case.
 func realmName(realm string) (string, error) {
 	r := strings.TrimSuffix(realm, ".")
-	if err := checkLabels(r, 253); err != nil {
+	if err := checkRealm(r); err != nil {
 		return "", err
 	}
-	if strings.Contains(r, "_") {
-		return "", errors.New(`contains "_" (only letters, digits, hyphens and dots)`)
-	}
 	return r, nil
+}
+
+// checkRealm checks a realm: dot-separated labels of upper-case letters,
+// digits and hyphens. Kerberos realms are case-sensitive, and so is BIND
+// where it compares a principal's realm with a grant's (the
+// ms-/krb5-subdomain-self-rhs rules).
+func checkRealm(r string) error {
+	if err := checkLabels(r, 253); err != nil {
+		return err
+	}
+	if strings.Contains(r, "_") {
+		return errors.New(`contains "_" (only letters, digits, hyphens and dots)`)
+	}
+	if r != strings.ToUpper(r) {
+		return fmt.Errorf("not upper case: Kerberos realms are case-sensitive (Active Directory's is its DNS domain in upper case, e.g. %s), and so is BIND where it matches them", strings.ToUpper(r))
+	}
+	return nil
+}
+
+// checkPrincipal checks a Kerberos principal for a grant or
+// tkey-gssapi-credential: NAME@REALM, NAME one or more "/"-separated
+// components of letters, digits, "-", "_", "." and "$" (srvctl,
+// SRVCTL$, DNS/ns1.corp.example.com), REALM as checkRealm wants it. named
+// reads both the principal it authenticated and a grant's identity as DNS
+// names (a "." separates labels), so the principal must also be one: no
+// empty label, labels of at most 63 and at most 253 characters in all.
+// Anything that would need quoting or escaping in named.conf is refused.
+func checkPrincipal(p string) error {
+	if p == "" {
+		return errors.New("empty principal")
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.$/@", c)) {
+			return fmt.Errorf(`contains %q (a principal is NAME@REALM of letters, digits, "-", "_", ".", "$" and "/")`, c)
+		}
+	}
+	name, realm, ok := strings.Cut(p, "@")
+	switch {
+	case !ok:
+		return errors.New("no realm: want NAME@REALM, e.g. srvctl@CORP.EXAMPLE.COM")
+	case strings.Contains(realm, "@"):
+		return errors.New(`more than one "@"`)
+	case name == "":
+		return errors.New(`no name before "@"`)
+	}
+	for c := range strings.SplitSeq(name, "/") {
+		if c == "" {
+			return fmt.Errorf("empty component in %q", name)
+		}
+	}
+	if err := checkRealm(realm); err != nil {
+		return fmt.Errorf("realm %q: %w", realm, err)
+	}
+	if len(p) > 253 {
+		return errors.New("longer than 253 characters (named reads it as a DNS name)")
+	}
+	for l := range strings.SplitSeq(p, ".") {
+		switch {
+		case l == "":
+			return errors.New(`empty label: named reads a principal as a DNS name, so no leading, trailing or doubled "."`)
+		case len(l) > 63:
+			return fmt.Errorf("%q longer than 63 characters between dots (named reads a principal as a DNS name)", l)
+		}
+	}
+	return nil
 }
 
 // checkLabels reports whether n is dot-separated labels of 1 to 63
@@ -505,6 +638,7 @@ func (n *namedConf) write(b *bytes.Buffer) {
 		b.WriteString("\n")
 		n.writeKey(b, k)
 	}
+	n.writeTKEY(b)
 	for _, z := range n.zones {
 		b.WriteString("\n")
 		switch {
@@ -544,6 +678,73 @@ func (n *namedConf) writeKey(b *bytes.Buffer, k key) {
 	fmt.Fprintf(b, "//key %s {\n//\talgorithm %s;\n//\tsecret \"<paste the base64 secret of %s here>\";\n//};\n", quote(k.name), k.algorithm, k.name)
 }
 
+// gssZones are the names of the zones with GSS-TSIG grants (a principal
+// or a realm), which need named's tkey-gssapi-keytab.
+func (n *namedConf) gssZones() []string {
+	var out []string
+	for _, z := range n.zones {
+		if z.principal != "" || z.realm != "" {
+			out = append(out, z.name)
+		}
+	}
+	return out
+}
+
+// maxListed is how many zones a comment names before it says "and N more".
+const maxListed = 5
+
+// list names up to maxListed of names: "a", "a and b", "a, b and 3 more".
+func list(names []string) string {
+	if len(names) > maxListed {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// writeTKEY writes the options named needs to accept GSS-TSIG: as a
+// commented-out options block (named.conf has only one, and a second one
+// makes named refuse the file), or, when neither the keytab nor the
+// credential is known, a comment saying what to add.
+func (n *namedConf) writeTKEY(b *bytes.Buffer) {
+	need := n.gssZones()
+	if len(need) == 0 && n.tkeyKeytab == "" && n.tkeyCredential == "" {
+		return
+	}
+	b.WriteString("\n// GSS-TSIG (Kerberos, RFC 3645): named accepts it only with the keys of its own\n")
+	b.WriteString("// service principal, DNS/<this server's host name>@<REALM> (the name clients ask\n")
+	b.WriteString("// for, e.g. DNS/ns1.corp.example.com@CORP.EXAMPLE.COM), from a keytab it can read.\n")
+	if len(need) > 0 {
+		fmt.Fprintf(b, "// The grants to Kerberos principals below need that; they are in\n// %s.\n", list(need))
+	}
+	if n.tkeyKeytab == "" && n.tkeyCredential == "" {
+		b.WriteString("// srvctl was given no keytab for named, so this is left to you: add\n")
+		b.WriteString("//\ttkey-gssapi-keytab \"<absolute path of that keytab>\";\n")
+		b.WriteString("// to the options { ... }; block of named.conf. Without it named refuses every\n")
+		b.WriteString("// GSS-TSIG negotiation (TKEY), so every GSS-TSIG update.\n")
+		return
+	}
+	if n.tkeyCredential != "" {
+		b.WriteString("// tkey-gssapi-credential is deprecated in BIND 9.18 (named-checkconf warns). With\n")
+		b.WriteString("// it, named takes that principal's key from the default keytab (KRB5_KTNAME in its\n")
+		b.WriteString("// environment, else /etc/krb5.keytab), even when tkey-gssapi-keytab names another,\n")
+		b.WriteString("// and does not start when the key is not there. tkey-gssapi-keytab alone needs\n")
+		b.WriteString("// neither: it accepts every principal of its keytab.\n")
+	}
+	b.WriteString("// named.conf has a single options block: add the lines between the braces to yours\n")
+	b.WriteString("// (the block is commented out, as a second one makes named refuse the file).\n")
+	b.WriteString("//options {\n")
+	if n.tkeyKeytab != "" {
+		fmt.Fprintf(b, "//\ttkey-gssapi-keytab %s;\n", quote(n.tkeyKeytab))
+	}
+	if n.tkeyCredential != "" {
+		fmt.Fprintf(b, "//\ttkey-gssapi-credential %s;\n", quote(n.tkeyCredential))
+	}
+	b.WriteString("//};\n")
+}
+
 // types is the rrtype list of a grant: SRV, or SRV(n) with a cap.
 func (z zone) types() string {
 	if z.maxRecords > 0 {
@@ -553,15 +754,25 @@ func (z zone) types() string {
 }
 
 func writeUpdatePolicy(b *bytes.Buffer, z zone) {
-	fmt.Fprintf(b, "// %s: srvctl (key %s) may change the SRV records at\n", z.name, z.key)
-	fmt.Fprintf(b, "// %s and nothing else.\n", z.owner)
+	switch {
+	case z.principal != "":
+		fmt.Fprintf(b, "// %s: srvctl (GSS-TSIG as %s) may change the\n", z.name, z.principal)
+		fmt.Fprintf(b, "// SRV records at %s and nothing else.\n", z.owner)
+	default:
+		fmt.Fprintf(b, "// %s: srvctl (key %s) may change the SRV records at\n", z.name, z.key)
+		fmt.Fprintf(b, "// %s and nothing else.\n", z.owner)
+	}
 	if z.maxRecords > 0 {
 		fmt.Fprintf(b, "// SRV(%d): named keeps at most %d SRV records there and drops extra ones SILENTLY\n", z.maxRecords, z.maxRecords)
 		b.WriteString("// (the update still succeeds); srvctl reads its records back after writing.\n")
 	}
 	fmt.Fprintf(b, "// Put this inside: zone %s { ... };\n", quote(z.name))
 	b.WriteString("update-policy {\n")
-	fmt.Fprintf(b, "\tgrant %s name %s %s;\n", quote(z.key), z.owner, z.types())
+	if z.principal != "" {
+		fmt.Fprintf(b, "\tgrant %s name %s %s;\n", quote(z.principal), z.owner, z.types())
+	} else {
+		fmt.Fprintf(b, "\tgrant %s name %s %s;\n", quote(z.key), z.owner, z.types())
+	}
 	if len(z.hostKeys) > 0 {
 		b.WriteString("\t// KMS hosts publishing themselves with their own TSIG keys. A key is not tied\n")
 		b.WriteString("\t// to a target: each may write any SRV record at this name.\n")
@@ -570,10 +781,12 @@ func writeUpdatePolicy(b *bytes.Buffer, z zone) {
 		}
 	}
 	if z.realm != "" {
-		fmt.Fprintf(b, "\t// KMS hosts of realm %s publishing themselves with GSS-TSIG: the machine\n", z.realm)
-		fmt.Fprintf(b, "\t// principal HOST$@%s may write only SRV records whose target is\n", z.realm)
-		fmt.Fprintf(b, "\t// HOST.%s, which must be the KMS host's FQDN. named needs\n", strings.ToLower(z.realm))
-		b.WriteString("\t// tkey-gssapi-keytab (or tkey-gssapi-credential) in its options.\n")
+		b.WriteString("\t// KMS hosts publishing themselves with GSS-TSIG (ms-subdomain-self-rhs): a machine\n")
+		fmt.Fprintf(b, "\t// account HOST$@%s may add and delete only the SRV records here whose\n", z.realm)
+		fmt.Fprintf(b, "\t// target is HOST.%s, so that must be the KMS host's FQDN; deleting the\n", strings.ToLower(z.realm))
+		b.WriteString("\t// whole RRset is refused. Every machine account of the realm may: BIND knows no\n")
+		b.WriteString("\t// groups. krb5-self and ms-self would not do: they let a host change the records at\n")
+		b.WriteString("\t// its own name, not SRV records at this one.\n")
 		fmt.Fprintf(b, "\tgrant %s ms-subdomain-self-rhs %s %s;\n", z.realm, z.owner, z.types())
 	}
 	b.WriteString("};\n")

@@ -75,6 +75,43 @@ func goldenConfs() map[string]NamedConf {
 		},
 		// The zero value but for one zone: every default.
 		"minimal": {Zones: []Zone{{Name: "corp.example.com", Key: "srvctl-corp"}}},
+		// srvctl with GSS-TSIG in one zone, KMS hosts' machine accounts in
+		// another, a TSIG zone beside them; named's keytab given.
+		"gss-tsig": {
+			Keys:       goldenKeys()[:1],
+			Zones:      gssZones(),
+			TKEYKeytab: "/etc/bind/dns.keytab",
+			Source:     "/etc/srvctl/srvctl.yaml",
+		},
+		// The same with tkey-gssapi-credential, and a computer account as
+		// srvctl's principal.
+		"gss-tsig-credential": {
+			Keys: goldenKeys()[:1],
+			Zones: []Zone{
+				{Name: "ad.corp.example.com.", Principal: "SRVCTL$@CORP.EXAMPLE.COM", Kerberos: "CORP.EXAMPLE.COM", MaxRecords: 2},
+			},
+			TKEYKeytab:     "/etc/bind/dns.keytab",
+			TKEYCredential: "DNS/ns1.corp.example.com@CORP.EXAMPLE.COM",
+		},
+		// The credential alone: named reads the default keytab.
+		"gss-tsig-default-keytab": {
+			Zones:          []Zone{{Name: "ad.corp.example.com.", Principal: "srvctl@CORP.EXAMPLE.COM"}},
+			TKEYCredential: "DNS/ns1.corp.example.com@CORP.EXAMPLE.COM",
+		},
+		// GSS-TSIG grants, but named's keytab unknown: the output says
+		// what to add.
+		"gss-tsig-missing": {Keys: goldenKeys()[:1], Zones: gssZones()},
+		// A keytab given though no zone uses GSS-TSIG (yet).
+		"tkey-only": {Zones: []Zone{{Name: "corp.example.com", Key: "srvctl-corp"}}, TKEYKeytab: "/etc/bind/dns.keytab"},
+	}
+}
+
+// gssZones are zones with GSS-TSIG grants, and one without.
+func gssZones() []Zone {
+	return []Zone{
+		{Name: "ad.corp.example.com.", Principal: "srvctl@CORP.EXAMPLE.COM"},
+		{Name: "sites.corp.example.com.", Principal: "srvctl@CORP.EXAMPLE.COM", Kerberos: "CORP.EXAMPLE.COM"},
+		{Name: "corp.example.com.", Key: "srvctl-corp."},
 	}
 }
 
@@ -196,6 +233,28 @@ func TestWriteNamedConfErrors(t *testing.T) {
 			c.Insecure = true
 			c.AllowUpdate = []string{"any; }; include \"/etc/shadow\"", "10.1.2.3/8"}
 		}, []string{`allow-update element "any; }; include \"/etc/shadow\"": want "any"`, `allow-update element "10.1.2.3/8": prefix has host bits set; did you mean 10.0.0.0/8?`}},
+		{"lower-case realm", func(c *NamedConf) { c.Zones[1].Kerberos = "corp.example.com" },
+			[]string{`zone corp.example.com: Kerberos realm "corp.example.com": not upper case: Kerberos realms are case-sensitive (Active Directory's is its DNS domain in upper case, e.g. CORP.EXAMPLE.COM)`}},
+		{"key and principal", func(c *NamedConf) { c.Zones[2].Principal = "srvctl@CORP.EXAMPLE.COM" },
+			[]string{`zone branch.example.net: key "srvctl-branch." and principal "srvctl@CORP.EXAMPLE.COM": srvctl signs with a TSIG key or with GSS-TSIG (Kerberos), give one`}},
+		{"principal with allow-update", func(c *NamedConf) {
+			c.Style = StyleAllowUpdate
+			c.Zones = c.Zones[2:]
+			c.Zones[0].Key = ""
+			c.Zones[0].Principal = "srvctl@CORP.EXAMPLE.COM"
+		}, []string{"zone branch.example.net: principal srvctl@CORP.EXAMPLE.COM: allow-update takes keys and addresses only, not Kerberos principals; use the update-policy style"}},
+		{"principal in a bindfile zone", func(c *NamedConf) { c.Zones[0].Principal = "srvctl@CORP.EXAMPLE.COM" },
+			[]string{`zone lab.example.org: principal "srvctl@CORP.EXAMPLE.COM": a bindfile zone takes no updates, so no GSS-TSIG grant`}},
+		{"bad principal", func(c *NamedConf) { c.Zones[2].Key = ""; c.Zones[2].Principal = `srvctl"@CORP.EXAMPLE.COM` },
+			[]string{`zone branch.example.net: principal "srvctl\"@CORP.EXAMPLE.COM": contains '"'`}},
+		{"relative keytab", func(c *NamedConf) { c.TKEYKeytab = "dns.keytab" },
+			[]string{`tkey-gssapi-keytab "dns.keytab": not an absolute path (named would take it relative to its working directory)`}},
+		{"quote in keytab", func(c *NamedConf) { c.TKEYKeytab = `/etc/bind/a"; include "/etc/shadow` },
+			[]string{`tkey-gssapi-keytab "/etc/bind/a\"; include \"/etc/shadow": contains '"', which is refused in named.conf strings`}},
+		{"newline in keytab", func(c *NamedConf) { c.TKEYKeytab = "/etc/bind/a\n};" },
+			[]string{`tkey-gssapi-keytab "/etc/bind/a\n};": contains the non-printing character '\n'`}},
+		{"bad credential", func(c *NamedConf) { c.TKEYCredential = "DNS/ns1.corp.example.com" },
+			[]string{`tkey-gssapi-credential "DNS/ns1.corp.example.com": no realm: want NAME@REALM`}},
 		{"every problem listed", func(c *NamedConf) { c.Keys[0].Name = "a b"; c.Zones[0].File = "" },
 			[]string{`key "a b": contains ' '`, "zone lab.example.org: bindfile zone without a file"}},
 	}
@@ -220,6 +279,134 @@ func TestWriteNamedConfErrors(t *testing.T) {
 				t.Errorf("output written despite the error:\n%s", b.String())
 			}
 		})
+	}
+}
+
+// TestCheckPrincipal checks principals as grants and
+// tkey-gssapi-credential take them.
+func TestCheckPrincipal(t *testing.T) {
+	tests := []struct {
+		principal string
+		want      string // "" for valid, else the error
+	}{
+		{"srvctl@CORP.EXAMPLE.COM", ""},
+		{"SRVCTL$@CORP.EXAMPLE.COM", ""},
+		{"DNS/ns1.corp.example.com@CORP.EXAMPLE.COM", ""},
+		{"svc_srvctl-1@CORP-2.EXAMPLE.COM", ""},
+		{"first.last@CORP", ""},
+		{"", "empty principal"},
+		{"srvctl", "no realm: want NAME@REALM, e.g. srvctl@CORP.EXAMPLE.COM"},
+		{"@CORP.EXAMPLE.COM", `no name before "@"`},
+		{"a@b@CORP.EXAMPLE.COM", `more than one "@"`},
+		{"srvctl@corp.example.com", `realm "corp.example.com": not upper case`},
+		{"srvctl@Corp.Example.Com", `realm "Corp.Example.Com": not upper case`},
+		{"srvctl@CORP_X.COM", `realm "CORP_X.COM": contains "_"`},
+		{"srvctl@CORP.EXAMPLE.COM.", `realm "CORP.EXAMPLE.COM.": empty label`},
+		{"srvctl@", `realm "": empty name`},
+		{`srv"ctl@CORP.EXAMPLE.COM`, `contains '"'`},
+		{"srv ctl@CORP.EXAMPLE.COM", `contains ' '`},
+		{"srvctl;@CORP.EXAMPLE.COM", `contains ';'`},
+		{"srvctl}@CORP.EXAMPLE.COM", `contains '}'`},
+		{"{srvctl@CORP.EXAMPLE.COM", `contains '{'`},
+		{`srv\ctl@CORP.EXAMPLE.COM`, `contains '\\'`},
+		{"*@CORP.EXAMPLE.COM", `contains '*'`},
+		{"srvctl\n@CORP.EXAMPLE.COM", `contains '\n'`},
+		{"srvçtl@CORP.EXAMPLE.COM", `contains 'ç'`},
+		{"DNS//ns1@CORP.EXAMPLE.COM", `empty component in "DNS//ns1"`},
+		{"DNS/@CORP.EXAMPLE.COM", `empty component in "DNS/"`},
+		{".srvctl@CORP.EXAMPLE.COM", "empty label: named reads a principal as a DNS name"},
+		{"a..b@CORP.EXAMPLE.COM", "empty label"},
+		{strings.Repeat("a", 64) + "@CORP.EXAMPLE.COM", "longer than 63 characters between dots"},
+		{strings.Repeat("a.", 120) + "a@CORP.EXAMPLE.COM", "longer than 253 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.principal, func(t *testing.T) {
+			err := checkPrincipal(tt.principal)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("checkPrincipal(%q): %v", tt.principal, err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("checkPrincipal(%q) accepted it, want an error containing %q", tt.principal, tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("checkPrincipal(%q) = %q, want it to contain %q", tt.principal, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestGSSTSIGOutput checks what the GSS-TSIG variants promise beyond their
+// golden files: the options block is there exactly when named's keytab or
+// credential is known, commented out, and the tkey lines are inside it.
+func TestGSSTSIGOutput(t *testing.T) {
+	confs := goldenConfs()
+	tests := []struct {
+		name       string
+		options    []string // the lines of the commented options block, nil for none
+		mentioning []string // substrings the output must hold
+	}{
+		{"gss-tsig", []string{`//	tkey-gssapi-keytab "/etc/bind/dns.keytab";`},
+			[]string{"they are in\n// ad.corp.example.com and sites.corp.example.com.\n", `grant "srvctl@CORP.EXAMPLE.COM" name _vlmcs._tcp.ad.corp.example.com. SRV;`}},
+		{"gss-tsig-credential", []string{`//	tkey-gssapi-keytab "/etc/bind/dns.keytab";`, `//	tkey-gssapi-credential "DNS/ns1.corp.example.com@CORP.EXAMPLE.COM";`},
+			[]string{"even when tkey-gssapi-keytab names another", `grant "SRVCTL$@CORP.EXAMPLE.COM" name _vlmcs._tcp.ad.corp.example.com. SRV(2);`}},
+		{"gss-tsig-default-keytab", []string{`//	tkey-gssapi-credential "DNS/ns1.corp.example.com@CORP.EXAMPLE.COM";`},
+			[]string{"tkey-gssapi-credential is deprecated in BIND 9.18"}},
+		{"gss-tsig-missing", nil, []string{"srvctl was given no keytab for named", `//	tkey-gssapi-keytab "<absolute path of that keytab>";`}},
+		{"tkey-only", []string{`//	tkey-gssapi-keytab "/etc/bind/dns.keytab";`}, []string{"named accepts it only with the keys of its own"}},
+		{"update-policy", nil, []string{"they are in\n// corp.example.com.\n", "srvctl was given no keytab for named"}},
+		{"minimal", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteNamedConf(&b, confs[tt.name]); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			var block []string
+			in := false
+			for l := range strings.SplitSeq(out, "\n") {
+				switch {
+				case l == "//options {":
+					in = true
+				case l == "//};" && in:
+					in = false
+				case in:
+					block = append(block, l)
+				}
+			}
+			if diff := cmp.Diff(tt.options, block); diff != "" {
+				t.Errorf("options block (-want +got):\n%s", diff)
+			}
+			if strings.Contains(out, "\noptions") {
+				t.Errorf("an options statement that is not commented out:\n%s", out)
+			}
+			for _, m := range tt.mentioning {
+				if !strings.Contains(out, m) {
+					t.Errorf("the output does not mention %q:\n%s", m, out)
+				}
+			}
+			if tt.options == nil && strings.Contains(out, "GSS-TSIG") && !strings.Contains(out, "srvctl was given no keytab for named") {
+				t.Errorf("GSS-TSIG grants without a keytab, and no word about it:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	tests := []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"a"}, "a"},
+		{[]string{"a", "b"}, "a and b"},
+		{[]string{"a", "b", "c", "d", "e"}, "a, b, c, d and e"},
+		{[]string{"a", "b", "c", "d", "e", "f", "g"}, "a, b, c, d, e and 2 more"},
+	}
+	for _, tt := range tests {
+		if got := list(tt.names); got != tt.want {
+			t.Errorf("list(%q) = %q, want %q", tt.names, got, tt.want)
+		}
 	}
 }
 
@@ -256,6 +443,9 @@ update-policy { grant "k" name _vlmcs._tcp.a.example. SRV; }; allow-update { key
 		{"unterminated string", "key \"k { };\n", nil, "line 1: unterminated string"},
 		{"unterminated comment", "/* key \"k\" { };\n", nil, "line 1: unterminated /* comment"},
 		{"bad zone", "", []Zone{{Name: "a\".example"}}, `zone name: "a\".example"`},
+		{"options block checked", "// c\n//options {\n//\ttkey-gssapi-keytab \"/k\";\n//\tno-such-option yes;\n//};\n", nil,
+			"snippet:4: unknown option 'no-such-option'"},
+		{"options block in an allowed place", "//options {\n//\ttkey-gssapi-keytab \"/k\";\n//\ttkey-gssapi-credential \"DNS/ns@R\";\n//};\n", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,6 +480,26 @@ func TestAssemble(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"aGk="}, secrets); diff != "" {
 		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+}
+
+// TestUncommentOptions checks the options block CheckNamedConf hands
+// named-checkconf: only a whole commented block is uncommented.
+func TestUncommentOptions(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"block", "// x\n//options {\n//\tk \"v\";\n//};\n// y\n", "// x\noptions {\n\tk \"v\";\n};\n// y\n"},
+		{"no end", "//options {\n//\tk \"v\";\n", "//options {\n//\tk \"v\";\n"},
+		{"interrupted", "//options {\n\tk \"v\";\n//};\n", "//options {\n\tk \"v\";\n//};\n"},
+		{"not at line start", "// //options {\n//};\n", "// //options {\n//};\n"},
+		{"last line without newline", "//options {\n//};", "options {\n};"},
+		{"two blocks", "//options {\n//};\n//options {\n//};\n", "options {\n};\noptions {\n};\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, string(uncommentOptions([]byte(tt.in)))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
