@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -125,9 +126,18 @@ func (l *loader) auditServers(f field) ([]string, bool) {
 // each needs its key).
 func (l *loader) namedConf(f field, hosts []Host) NamedConf {
 	var n NamedConf
-	m := l.mapping(f, "self_publish", "realm", "limit_records")
+	m := l.mapping(f, "self_publish", "realm", "limit_records", "tkey_keytab")
 	if m == nil {
 		return n
+	}
+	if kf := m.get("tkey_keytab"); !kf.absent() {
+		if s, ok := l.scalar(kf); ok && s != "" {
+			if !filepath.IsAbs(s) {
+				l.probs.add(kf.path, "%q: the path named reads, so absolute (like /etc/bind/dns.keytab)", s)
+			} else {
+				n.TKEYKeytab, _ = l.path(kf, s)
+			}
+		}
 	}
 	sf := m.get("self_publish")
 	if s, ok := l.scalar(sf); ok {

@@ -95,6 +95,7 @@ type NamedConf struct {
 	SelfPublish  string // "" (none), "tsig" (each host's own key) or "kerberos"
 	Realm        string // the Kerberos realm, upper case, for SelfPublish "kerberos"
 	LimitRecords bool   // cap the RRset at the number of hosts published in the zone: SRV(n)
+	TKEYKeytab   string // absolute path of named's keytab for GSS-TSIG (tkey-gssapi-keytab), for zones with auth gss-tsig or self_publish kerberos
 }
 
 // Host is a KMS host: the target of one SRV record per zone.

@@ -84,6 +84,7 @@ func (g *globals) runNamedConf(cmd *cobra.Command, o *namedConfOptions) error {
 		Insecure:    o.insecure,
 		AllowUpdate: o.allowUpdate,
 		Source:      absPath(cfg.Path),
+		TKEYKeytab:  cfg.NamedConf.TKEYKeytab,
 	}
 	used := map[string]bool{}
 	byName := map[string]config.Zone{}
@@ -93,6 +94,13 @@ func (g *globals) runNamedConf(cmd *cobra.Command, o *namedConfOptions) error {
 	for _, d := range desired {
 		z := byName[d.Name]
 		rz := render.Zone{Name: z.Name, Owner: d.Owner(), Backend: z.Backend, Key: z.Key, File: z.File}
+		if z.Auth == config.AuthGSSTSIG {
+			p, err := principalOf(z)
+			if err != nil {
+				return &exitStatus{code: exitError, err: err}
+			}
+			rz.Principal = p
+		}
 		if z.Backend == config.DefaultBackend {
 			used[z.Key] = true
 			switch cfg.NamedConf.SelfPublish {
@@ -130,6 +138,21 @@ func (g *globals) runNamedConf(cmd *cobra.Command, o *namedConfOptions) error {
 		return &exitStatus{code: exitError, err: err}
 	}
 	return nil
+}
+
+// principalOf is the Kerberos principal, NAME@REALM, srvctl signs zone z's
+// updates as: what named's update-policy must grant.
+func principalOf(z config.Zone) (string, error) {
+	k := z.Kerberos
+	switch {
+	case k == nil || k.Principal == "":
+		return "", fmt.Errorf("zone %s: render named-conf needs kerberos.principal (the account srvctl signs as) to grant it", strings.TrimSuffix(z.Name, "."))
+	case strings.Contains(k.Principal, "@"):
+		return k.Principal, nil
+	case k.Realm == "":
+		return "", fmt.Errorf("zone %s: render named-conf needs kerberos.realm, or a principal written NAME@REALM", strings.TrimSuffix(z.Name, "."))
+	}
+	return k.Principal + "@" + k.Realm, nil
 }
 
 // hostsOf returns the hosts published in zone z.

@@ -95,3 +95,49 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestRenderNamedConfGSSTSIG: a gss-tsig zone's grant names srvctl's
+// principal with its realm, the keytab option comes with it, and
+// named-checkconf accepts the result; a principal without a realm is
+// refused.
+func TestRenderNamedConfGSSTSIG(t *testing.T) {
+	bindtest.RequireNamed(t)
+	keys := bindtest.Start(t, bindtest.Options{})
+	cfg := writeConfig(t, keys, `
+hosts:
+  - name: kms1.ad.test
+named_conf:
+  tkey_keytab: /etc/bind/dns.keytab
+zones:
+  - name: ad.test
+    server: ns1.ad.test
+    auth: gss-tsig
+    kerberos:
+      realm: AD.TEST
+      principal: SRVCTL$
+      ccache: /tmp/krb5cc_srvctl
+`)
+	r := srvctl(t, keys, "-c", cfg, "render", "named-conf", "--check")
+	for _, want := range []string{
+		`grant "SRVCTL$@AD.TEST" name _vlmcs._tcp.ad.test. SRV;`,
+		`tkey-gssapi-keytab "/etc/bind/dns.keytab";`,
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("render named-conf --check with a gss-tsig zone: exit %d, want %q\n%s%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+	cfg = writeConfig(t, keys, `
+hosts:
+  - name: kms1.ad.test
+zones:
+  - name: ad.test
+    server: ns1.ad.test
+    auth: gss-tsig
+    kerberos:
+      ccache: /tmp/krb5cc_srvctl
+`)
+	r = srvctl(t, keys, "-c", cfg, "render", "named-conf")
+	if r.code != 1 || !strings.Contains(r.stderr, "zone ad.test: render named-conf needs kerberos.principal") {
+		t.Errorf("a gss-tsig zone without a principal: exit %d\n%s", r.code, r.stderr)
+	}
+}
