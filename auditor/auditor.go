@@ -197,3 +197,37 @@ func observed(r probe.Result) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// StaleCandidate is a record that other evidence than the probes (the AD
+// audit: the host stopped refreshing it) marks as possibly stale.
+type StaleCandidate struct {
+	Zone   string // canonical zone name
+	Target string // canonical target
+	Port   uint16
+	Detail string // the evidence, in words
+}
+
+// AddStaleCandidates adds the candidates that rep's zones serve as
+// stopped-refreshing findings, at the level Options.Severity gives that
+// kind (WARNING by default), and raises the zones' and the report's
+// levels. They inform; only the probe history makes a record stale for
+// prune: stale, so a host that stopped refreshing but still answers is
+// not deleted.
+func (a *Auditor) AddStaleCandidates(rep *Report, cands []StaleCandidate) {
+	lvl, ok := a.severity[KindStoppedRefreshing]
+	if !ok {
+		lvl = defaultLevel[KindStoppedRefreshing]
+	}
+	for _, c := range cands {
+		for i := range rep.Zones {
+			z := &rep.Zones[i]
+			if z.Zone != c.Zone || !slices.ContainsFunc(z.Records, func(r RecordReport) bool { return r.Target == c.Target && r.Port == c.Port }) {
+				continue
+			}
+			z.Findings = append(z.Findings, Finding{Kind: KindStoppedRefreshing, Level: lvl,
+				Target: probe.Target{Host: c.Target, Port: c.Port}.String(), Detail: c.Detail})
+			z.Level = worse(z.Level, lvl)
+			rep.Level = worse(rep.Level, lvl)
+		}
+	}
+}

@@ -96,6 +96,9 @@ const (
 	KindNotKMS      Kind = "not-kms"      // the port is open but no KMS host answers
 	KindDeadAddress Kind = "dead-address" // some addresses of a live target do not answer
 	KindStale       Kind = "stale"        // failing long enough to be deleted (prune: stale)
+
+	// From the AD audit (srvctl audit with ad: set).
+	KindStoppedRefreshing Kind = "stopped-refreshing" // the directory says the host stopped refreshing its record: a stale candidate
 )
 
 // defaultLevel is the level of a finding of kind k unless Options.Severity
@@ -106,7 +109,7 @@ var defaultLevel = map[Kind]Level{
 	KindMissing: Warning, KindMismatch: Warning, KindDuplicate: Warning, KindForeign: OK,
 	KindTTLs: Warning, KindDotTarget: Warning, KindStarved: Warning, KindDeadFirst: Warning,
 	KindCNAME: Warning, KindUnresolved: Warning, KindDead: Warning, KindNotKMS: Warning,
-	KindDeadAddress: Warning, KindStale: Warning,
+	KindDeadAddress: Warning, KindStale: Warning, KindStoppedRefreshing: Warning,
 }
 
 // Kinds returns every kind of finding, sorted.

@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"fmt"
+	"time"
+
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
@@ -89,4 +92,19 @@ func Served(rep *auditor.Report) map[string][]zones.Record {
 		m[z.Zone] = recs
 	}
 	return m
+}
+
+// ADStaleCandidates are the records the AD audit says their hosts stopped
+// refreshing, for the DNS audit's report.
+func ADStaleCandidates(rep *ad.Report) []auditor.StaleCandidate {
+	var out []auditor.StaleCandidate
+	for _, r := range rep.Refreshes() {
+		if !r.Stale {
+			continue
+		}
+		out = append(out, auditor.StaleCandidate{Zone: r.Zone, Target: r.Target, Port: r.Port,
+			Detail: fmt.Sprintf("%s: stale candidate: the directory says its host last refreshed the record at %s and should have by %s (stopped refreshing)",
+				r.Target, r.LastRefresh.UTC().Format(time.RFC3339), r.StaleSince.UTC().Format(time.RFC3339))})
+	}
+	return out
 }

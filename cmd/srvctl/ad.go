@@ -161,7 +161,10 @@ to confirm that the ACE is there and every old ACE still is. It never removes
 an ACE, and never creates a node: pre-create the record first (srvctl audit
 ad prints how).
 
-Exit status: 0 when every zone's group can update (or now can), 1 otherwise.`,
+Exit status: 0 when every zone was planned (and, with --apply, granted and
+confirmed, or had nothing to do); 1 when a zone has no node, its DACL changed
+meanwhile, the group still cannot update after the grant (a deny ACE), or the
+directory could not be read.`,
 		Args: cobra.NoArgs,
 	}
 	f := grant.Flags()

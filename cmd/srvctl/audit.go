@@ -130,7 +130,7 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 		zap.Int("stale_records", s.StaleRecords), zap.Duration("duration", rep.Duration))
 
 	if cfg.AD.URL != "" {
-		return g.writeCombined(cmd, o, cfg, log, zs, rep)
+		return g.writeCombined(cmd, o, cfg, log, a, zs, rep)
 	}
 	if o.prometheusFile != "" {
 		if err := auditor.WriteFile(o.prometheusFile, func(w io.Writer) error { return auditor.WritePrometheus(w, rep) }); err != nil {
@@ -149,11 +149,15 @@ func (g *globals) runAudit(cmd *cobra.Command, o *auditOptions) error {
 // writeCombined adds the AD permission audit to the DNS audit rep (the ad
 // section is configured) and writes both. A directory that cannot be read
 // makes the AD part UNKNOWN; the DNS part stands.
-func (g *globals) writeCombined(cmd *cobra.Command, o *auditOptions, cfg *config.Config, log *zap.Logger, zs []zones.Zone, rep *auditor.Report) error {
+func (g *globals) writeCombined(cmd *cobra.Command, o *auditOptions, cfg *config.Config, log *zap.Logger, a *auditor.Auditor, zs []zones.Zone, rep *auditor.Report) error {
 	c := &ad.Combined{DNS: rep}
 	c.AD, c.ADErr = adAudit(cmd.Context(), cfg, log, zs, controller.Served(rep))
 	if c.ADErr != nil {
 		log.Error("AD audit failed", zap.Error(c.ADErr))
+	} else {
+		// Records whose host stopped refreshing them are stale candidates
+		// in the DNS audit too (only the probe history deletes).
+		a.AddStaleCandidates(rep, controller.ADStaleCandidates(c.AD))
 	}
 	write := map[string]func(io.Writer, *ad.Combined) error{
 		"text": ad.WriteCombinedText, "json": ad.WriteCombinedJSON, "nagios": ad.WriteCombinedNagios, "prometheus": ad.WriteCombinedPrometheus,
