@@ -151,9 +151,14 @@ func (l *loader) kerberos(z *Zone, m *fields, rfc2136 bool) bool {
 				}
 			}
 		}
-		if k.Keytab != "" {
-			if _, msg := readSecretFile(k.Keytab, "", creds); msg != "" {
-				l.probs.add(km.get("keytab").path, "%s", msg)
+		for key, path := range map[string]string{"keytab": k.Keytab, "ccache": k.CCache} {
+			if path == "" {
+				continue
+			}
+			// A keytab holds the account's keys, a ccache its TGT and
+			// session key: both are secrets.
+			if _, msg := readSecretFile(path, "", creds); msg != "" {
+				l.probs.add(km.get(key).path, "%s", msg)
 				ok = false
 			}
 		}

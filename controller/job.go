@@ -42,8 +42,9 @@ const ForgetAfter = 30 * 24 * time.Hour
 
 // Backends builds the publishing backends of the config's zones, keyed by
 // backend name as publisher.Options wants them. close releases their
-// connections.
-func Backends(cfg *config.Config) (backends map[string]publisher.Backend, close func(), err error) {
+// connections and deletes the GSS-TSIG contexts on the servers (an error
+// says which could not be deleted; they expire there).
+func Backends(cfg *config.Config) (backends map[string]publisher.Backend, close func() error, err error) {
 	keys := make(map[string]*rfc2136.Key, len(cfg.Keys))
 	for _, k := range cfg.Keys {
 		if k.SecretFile == "" {
@@ -86,7 +87,7 @@ func Backends(cfg *config.Config) (backends map[string]publisher.Backend, close 
 		return nil, nil, err
 	}
 	rb := rfc2136.New(rfc2136.Options{Zones: dyn, Timeout: cfg.Timeout, MaxIdle: cfg.Concurrency})
-	return map[string]publisher.Backend{config.DefaultBackend: rb, config.BindfileBackend: bf}, func() { _ = rb.Close() }, nil
+	return map[string]publisher.Backend{config.DefaultBackend: rb, config.BindfileBackend: bf}, rb.Close, nil
 }
 
 // NewAuditor builds the auditor the config's audit section describes.
@@ -196,7 +197,7 @@ type Job struct {
 	zones    []zones.Zone
 	auditor  *auditor.Auditor
 	backends map[string]publisher.Backend
-	close    func()
+	close    func() error
 
 	mu     sync.Mutex
 	refs   int  // runs in flight, plus one until Close
@@ -252,7 +253,9 @@ func (j *Job) release() {
 	last := j.refs == 0
 	j.mu.Unlock()
 	if last {
-		j.close()
+		if err := j.close(); err != nil {
+			j.log.Warn("GSS-TSIG contexts not deleted on the server (they expire there)", zap.Error(err))
+		}
 	}
 }
 

@@ -115,9 +115,16 @@ func TestGSSTSIGApply(t *testing.T) {
 		t.Errorf("after KMS2's apply the zone serves %q, want %q", got, want2)
 	}
 
-	// A ccache from kinit works too; so does the plan with no changes.
+	// A ccache from kinit works too: swap the priorities.
 	cc := dc.KinitKeytab(t, kms2.SAM, kms2.Keytab)
-	cfg3 := gssConfig(t, dc, kms2.SAM, "ccache: "+cc, kms1, kms2)
+	cfg3 := gssConfig(t, dc, kms2.SAM, "ccache: "+cc, kms2, kms1)
+	if r := srvctlAD(t, dc, "-c", cfg3, "apply"); r.code != 0 {
+		t.Errorf("apply with a ccache: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want3 := []string{"0 100 1688 " + kms2.DNSHostName + ".", "10 100 1688 " + kms1.DNSHostName + "."}
+	if got := dcSRV(t, dc); !slices.Equal(got, want3) {
+		t.Errorf("after the apply with a ccache the zone serves %q, want %q", got, want3)
+	}
 	if r := srvctlAD(t, dc, "-c", cfg3, "plan", "--detailed-exitcode"); r.code != 0 {
 		t.Errorf("plan with a ccache: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -130,7 +137,7 @@ func TestGSSTSIGApply(t *testing.T) {
 	}
 	nobody := gssConfig(t, dc, "NOBODY$", "password_file: "+passwordFile(t, "whatever"), kms1)
 	r = srvctlAD(t, dc, "-c", nobody, "plan")
-	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "NOBODY$") {
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "NOBODY$") || !strings.Contains(r.stdout+r.stderr, "the KDC does not know this principal") {
 		t.Errorf("an unknown principal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -83,7 +83,11 @@ func (g *globals) runPlan(cmd *cobra.Command, o *planOptions) error {
 	if err != nil {
 		return &exitStatus{code: exitError, err: fmt.Errorf("config %s: %w", cfg.Path, err)}
 	}
-	defer closeBackends()
+	defer func() {
+		if err := closeBackends(); err != nil {
+			log.Warn("GSS-TSIG contexts not deleted on the server (they expire there)", zap.Error(err))
+		}
+	}()
 	r := publisher.New(publisher.Options{
 		Backends:    backends,
 		Policy:      pol,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,8 +116,11 @@ zones:
     kerberos:
       realm: AD.TEST
       principal: SRVCTL$
-      ccache: /tmp/krb5cc_srvctl
+      keytab: srvctl.keytab
 `)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "srvctl.keytab"), []byte{5, 2}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r := srvctl(t, keys, "-c", cfg, "render", "named-conf", "--check")
 	for _, want := range []string{
 		`grant "SRVCTL$@AD.TEST" name _vlmcs._tcp.ad.test. SRV;`,
@@ -134,8 +138,11 @@ zones:
     server: ns1.ad.test
     auth: gss-tsig
     kerberos:
-      ccache: /tmp/krb5cc_srvctl
+      ccache: krb5cc_srvctl
 `)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "krb5cc_srvctl"), []byte{5, 4}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r = srvctl(t, keys, "-c", cfg, "render", "named-conf")
 	if r.code != 1 || !strings.Contains(r.stderr, "zone ad.test: render named-conf needs kerberos.principal") {
 		t.Errorf("a gss-tsig zone without a principal: exit %d\n%s", r.code, r.stderr)

@@ -12,8 +12,9 @@ import (
 var ErrAccessDenied = errors.New("access denied")
 
 // AccessDeniedError is a GSS-TSIG signed update the server refused because
-// the account may not write the name: Windows answers REFUSED, Samba
-// SERVFAIL (with a valid signature either way: the server knew who asked).
+// the account may not write the name: Windows answers REFUSED (signed),
+// Samba SERVFAIL (an unsigned copy of the request, its TSIG included: the
+// server knew who asked, but its answer proves nothing).
 type AccessDeniedError struct {
 	Principal string // the account, e.g. "KMS2$@CORP.EXAMPLE.COM"
 	Name      string // the owner name of the update, e.g. "_vlmcs._tcp.corp.example.com."

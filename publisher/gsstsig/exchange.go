@@ -15,8 +15,9 @@ import (
 // Answer is a server's answer to a message signed with a security context.
 type Answer struct {
 	Msg *dns.Msg
-	// Verification says how its signature was checked; NotVerified only
-	// for an unsigned answer (Err is then ErrUnsigned).
+	// Verification says how its signature was checked; NotVerified when
+	// it was not (Err says why: unsigned, a copy of the request, a TSIG
+	// error, a signature that does not match).
 	Verification Verification
 	// Err is why the signature was not verified (ErrUnsigned, a
 	// *TSIGError, a signature that does not match); nil when it was.

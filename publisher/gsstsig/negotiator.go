@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/client"
@@ -129,7 +131,43 @@ func (n *Negotiator) Context(ctx context.Context, server, serverHostName string)
 	n.mu.Unlock()
 	e.sc, e.err = n.negotiate(ctx, addr, host)
 	close(e.done)
+	if e.err != nil && transient(e.err) {
+		// A network failure is not remembered for the run: the next
+		// message for this server tries again.
+		n.mu.Lock()
+		if n.contexts[k] == e {
+			delete(n.contexts, k)
+		}
+		n.mu.Unlock()
+	}
 	return e.sc, e.err
+}
+
+// transient reports whether a negotiation failed for want of an answer
+// (the server or the KDC unreachable, a timeout), not by a refusal.
+func transient(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrKDCUnreachable) || errors.Is(err, io.EOF)
+}
+
+// Retire drops sc, which its server no longer knows (it answered BADKEY:
+// restarted, or evicted the context): the next Context for that server
+// negotiates a new one. sc is kept for Close to delete.
+func (n *Negotiator) Retire(sc *SecContext) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k, e := range n.contexts {
+		select {
+		case <-e.done:
+		default:
+			continue
+		}
+		if e.sc == sc {
+			delete(n.contexts, k)
+			n.retired = append(n.retired, e)
+		}
+	}
 }
 
 // serverName splits server into an address with a port and the host name

@@ -99,6 +99,8 @@ type answer struct {
 	raw []byte
 	mac string              // MAC of the signed request, to verify the answer against
 	sc  *gsstsig.SecContext // the GSS-TSIG context that signed the request, if any
+	// principal is the account sc signs as, for messages.
+	principal string
 }
 
 // exchange sends the already packed requests on one connection (pipelined)

@@ -2,7 +2,11 @@ package rfc2136_test
 
 import (
 	"context"
+	"errors"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -73,4 +77,81 @@ func servedSamba(t *testing.T, dc *sambatest.DC, name string) []string {
 		}
 	}
 	return out
+}
+
+// TestGSSContextEvicted: Samba keeps only its last 128 contexts; when
+// srvctl's is pushed out (or the server restarts), the next message gets
+// BADKEY, srvctl negotiates a new context and sends again, once.
+func TestGSSContextEvicted(t *testing.T) {
+	sambatest.RequireSamba(t)
+	dc := sambatest.Start(t, sambatest.Options{})
+	kms1, kms2 := dc.Computer(t, "KMS1"), dc.Computer(t, "KMS2")
+	zname := zones.Canonical(dc.Zone)
+	gss := &rfc2136.GSS{HostName: dc.HostName, Credentials: gsstsig.Credentials{Realm: dc.Realm, Principal: kms1.SAM, Keytab: kms1.Keytab, Krb5Conf: dc.Krb5Conf}}
+	b := rfc2136.New(rfc2136.Options{Zones: map[string]rfc2136.Zone{zname: {Server: dc.DNSAddr, GSS: gss}}})
+	defer b.Close()
+	ctx := context.Background()
+	z := zone(zname, rec(kms1.DNSHostName+".", 0, 100))
+	if _, err := b.Current(ctx, z); err != nil {
+		t.Fatal(err)
+	}
+	other := gsstsig.Credentials{Realm: dc.Realm, Principal: kms2.SAM, Keytab: kms2.Keytab, Krb5Conf: dc.Krb5Conf}
+	for i := range 130 {
+		n := gsstsig.New(gsstsig.Options{Credentials: other})
+		if _, err := n.Context(ctx, dc.DNSAddr, dc.HostName); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	for i := range 2 {
+		if _, err := b.Current(ctx, z); err != nil {
+			t.Fatalf("read %d after the context was evicted: %v", i, err)
+		}
+	}
+	if got := b.Negotiations(); got != 2 {
+		t.Errorf("%d negotiations, want 2: the evicted context and its replacement", got)
+	}
+}
+
+// TestGSSErrors: a DNS server that does not answer is a network failure
+// (not a refusal), and a refusal names the principal a ccache logged in
+// as when the config names none.
+func TestGSSErrors(t *testing.T) {
+	sambatest.RequireSamba(t)
+	dc := sambatest.Start(t, sambatest.Options{})
+	kms1, kms2 := dc.Computer(t, "KMS1"), dc.Computer(t, "KMS2")
+	zname := zones.Canonical(dc.Zone)
+	ctx := context.Background()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+	creds := gsstsig.Credentials{Realm: dc.Realm, Principal: kms1.SAM, Keytab: kms1.Keytab, Krb5Conf: dc.Krb5Conf}
+	b := rfc2136.New(rfc2136.Options{Zones: map[string]rfc2136.Zone{zname: {Server: down, GSS: &rfc2136.GSS{HostName: dc.HostName, Credentials: creds}}}, Timeout: 2 * time.Second})
+	defer b.Close()
+	_, err = b.Current(ctx, zone(zname))
+	if err == nil || errors.Is(err, rfc2136.ErrNotAuthorized) || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("a DNS server that is down: %v, want a connection error that is not ErrNotAuthorized", err)
+	}
+
+	// KMS1 publishes; KMS2, from a ccache and no configured principal,
+	// is refused with its own name.
+	b1 := rfc2136.New(rfc2136.Options{Zones: map[string]rfc2136.Zone{zname: {Server: dc.DNSAddr, GSS: &rfc2136.GSS{HostName: dc.HostName, Credentials: creds}}}})
+	defer b1.Close()
+	r1 := publisher.New(publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b1}})
+	if p := r1.Apply(ctx, []zones.Zone{zone(zname, rec(kms1.DNSHostName+".", 0, 100))}); p[0].Err != nil {
+		t.Fatal(p[0].Err)
+	}
+	cc := dc.KinitKeytab(t, kms2.SAM, kms2.Keytab)
+	b2 := rfc2136.New(rfc2136.Options{Zones: map[string]rfc2136.Zone{zname: {Server: dc.DNSAddr, GSS: &rfc2136.GSS{HostName: dc.HostName,
+		Credentials: gsstsig.Credentials{CCache: cc, Krb5Conf: dc.Krb5Conf}}}}})
+	defer b2.Close()
+	r2 := publisher.New(publisher.Options{Backends: map[string]publisher.Backend{"rfc2136": b2}})
+	p := r2.Apply(ctx, []zones.Zone{zone(zname, rec(kms1.DNSHostName+".", 0, 100), rec(kms2.DNSHostName+".", 10, 100))})
+	want := "the account " + kms2.SAM + "@" + dc.Realm + " may not update _vlmcs._tcp." + strings.TrimSuffix(zname, ".")
+	if p[0].Err == nil || !errors.Is(p[0].Err, rfc2136.ErrNotAuthorized) || !strings.Contains(p[0].Err.Error(), want) {
+		t.Errorf("KMS2 from a ccache: %v, want %q", p[0].Err, want)
+	}
 }

@@ -5,6 +5,7 @@
 package rfc2136
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ type Backend struct {
 	mu           sync.Mutex
 	negotiators  map[string]*gsstsig.Negotiator // this run's, by credentials
 	negotiations int                            // of the runs ended
-	gssLocks     sync.Map                       // *gsstsig.SecContext → *sync.Mutex: one exchange at a time
+	gssLocks     sync.Map                       // *gsstsig.SecContext → chan struct{} of size 1: one exchange at a time
 }
 
 var _ publisher.Backend = (*Backend)(nil)
@@ -122,7 +123,11 @@ func (b *Backend) EndRun(ctx context.Context) error {
 	b.mu.Unlock()
 	var errs []error
 	for _, n := range ns {
-		errs = append(errs, n.Close(ctx))
+		// Each account's contexts get their own deadline: one server that
+		// hangs must not leave the others' undeleted.
+		nctx, cancel := context.WithTimeout(ctx, 2*b.timeout)
+		errs = append(errs, n.Close(nctx))
+		cancel()
 	}
 	return errors.Join(errs...)
 }
@@ -139,11 +144,12 @@ func (b *Backend) Negotiations() int {
 	return n
 }
 
-// secContext returns this run's security context with the zone's server.
-func (b *Backend) secContext(ctx context.Context, zc Zone) (*gsstsig.SecContext, error) {
+// negotiator returns this run's negotiator for the zone's credentials.
+func (b *Backend) negotiator(zc Zone) *gsstsig.Negotiator {
 	c := zc.GSS.Credentials
 	id := strings.Join([]string{c.Principal, c.Realm, c.Keytab, c.CCache, c.Krb5Conf}, "\x00")
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.negotiators == nil {
 		b.negotiators = make(map[string]*gsstsig.Negotiator)
 	}
@@ -152,12 +158,32 @@ func (b *Backend) secContext(ctx context.Context, zc Zone) (*gsstsig.SecContext,
 		n = gsstsig.New(gsstsig.Options{Credentials: c, Timeout: b.timeout})
 		b.negotiators[id] = n
 	}
-	b.mu.Unlock()
-	sc, err := n.Context(ctx, zc.Server, zc.GSS.HostName)
-	if err != nil && !errors.Is(err, gsstsig.ErrKDCUnreachable) {
+	return n
+}
+
+// principal names the account the zone's messages are signed as: the one
+// logged in (a ccache's own), else the configured one.
+func (b *Backend) principal(zc Zone) string {
+	if p := b.negotiator(zc).Principal(); p != "" {
+		return p
+	}
+	return zc.GSS.principal()
+}
+
+// secContext returns this run's security context with the zone's server.
+// A refused login or negotiation is ErrNotAuthorized; a server or KDC that
+// does not answer is a transport error.
+func (b *Backend) secContext(ctx context.Context, zc Zone) (*gsstsig.SecContext, error) {
+	sc, err := b.negotiator(zc).Context(ctx, zc.Server, zc.GSS.HostName)
+	var te *gsstsig.TKEYError
+	switch {
+	case err == nil:
+		return sc, nil
+	case errors.Is(err, gsstsig.ErrWrongPassword), errors.Is(err, gsstsig.ErrUnknownPrincipal), errors.Is(err, gsstsig.ErrTicketExpired),
+		errors.Is(err, gsstsig.ErrAccountDisabled), errors.Is(err, gsstsig.ErrPasswordExpired), errors.As(err, &te):
 		return nil, deniedError{err}
 	}
-	return sc, err
+	return nil, transportError(err, b.timeout)
 }
 
 func (b *Backend) zone(name string) (Zone, error) {
@@ -336,24 +362,57 @@ func srv(owner string, r zones.Record, class uint16, ttl uint32) *dns.SRV {
 // send signs (when the zone has a key) and sends the messages on one
 // connection and returns their answers in order.
 func (b *Backend) send(ctx context.Context, zc Zone, msgs ...*dns.Msg) ([]answer, error) {
+	if zc.GSS == nil {
+		return b.sendWith(ctx, zc, nil, msgs)
+	}
+	for attempt := 0; ; attempt++ {
+		sc, err := b.secContext(ctx, zc)
+		if err != nil {
+			return nil, err
+		}
+		answers, err := b.sendWith(ctx, zc, sc, msgs)
+		if err != nil || attempt > 0 || !badKey(answers) {
+			return answers, err
+		}
+		// The server no longer knows the context (it restarted, or
+		// evicted it: Samba keeps its last 128) and processed nothing.
+		// Negotiate a new one and send again, once.
+		b.negotiator(zc).Retire(sc)
+	}
+}
+
+// badKey reports whether an answer says the server does not know the
+// signing key (TSIG BADKEY).
+func badKey(answers []answer) bool {
+	for _, a := range answers {
+		if tsigError(a.msg) == dns.RcodeBadKey {
+			return true
+		}
+	}
+	return false
+}
+
+// sendWith signs the messages with sc (GSS-TSIG), the zone's TSIG key, or
+// nothing, and sends them on one connection.
+func (b *Backend) sendWith(ctx context.Context, zc Zone, sc *gsstsig.SecContext, msgs []*dns.Msg) ([]answer, error) {
 	ids := make([]uint16, len(msgs))
 	wires := make([][]byte, len(msgs))
 	macs := make([]string, len(msgs))
 	now := time.Now().Unix()
-	var sc *gsstsig.SecContext
-	if zc.GSS != nil {
-		var err error
-		if sc, err = b.secContext(ctx, zc); err != nil {
-			return nil, err
-		}
+	if sc != nil {
 		// A server checks each message's MIC sequence number against the
-		// ones it has seen: Samba answers BADSIG to one that arrives after
-		// a later one, which concurrent zones on several connections
-		// would cause. One exchange at a time per context, signed and
-		// sent in order.
-		mu, _ := b.gssLocks.LoadOrStore(sc, new(sync.Mutex))
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
+		// ones it has seen: Samba answers BADSIG to one whose number falls
+		// between two it has already seen, which concurrent zones on
+		// several connections cause. One exchange at a time per context,
+		// signed and sent in order.
+		l, _ := b.gssLocks.LoadOrStore(sc, make(chan struct{}, 1))
+		lock := l.(chan struct{})
+		select {
+		case lock <- struct{}{}:
+		case <-ctx.Done():
+			return nil, transportError(ctx.Err(), b.timeout)
+		}
+		defer func() { <-lock }()
 	}
 	for i, m := range msgs {
 		m.Id = dns.Id()
@@ -380,6 +439,9 @@ func (b *Backend) send(ctx context.Context, zc Zone, msgs ...*dns.Msg) ([]answer
 	}
 	for i := range answers {
 		answers[i].mac, answers[i].sc = macs[i], sc
+		if sc != nil {
+			answers[i].principal = b.principal(zc)
+		}
 	}
 	return answers, nil
 }
@@ -421,26 +483,31 @@ func checkAnswer(op string, a answer, zc Zone, zone, name string, ok ...int) err
 // is confirmed by the read-back that follows every update anyway.
 func checkGSS(op string, a answer, zc Zone, zone, name string, ok ...int) error {
 	m := a.msg
-	principal := zc.GSS.principal()
-	if op == "update" {
+	principal := cmp.Or(a.principal, zc.GSS.principal())
+	signer := "the Kerberos principal " + principal
+	_, verr := a.sc.VerifyAnswer(a.raw, a.mac)
+	echoed := errors.Is(verr, gsstsig.ErrEchoedMAC)
+	// A refusal for lack of rights: Windows' REFUSED (signed), Samba's
+	// SERVFAIL (a copy of the request). A SERVFAIL of another shape (a
+	// BIND server whose zone is not loaded) is a server failure.
+	if op == "update" && ((m.Rcode == dns.RcodeRefused && (verr == nil || echoed)) || (m.Rcode == dns.RcodeServerFailure && echoed)) {
 		if err := gsstsig.UpdateDenied(m, principal, zc.Server, name); err != nil {
 			return deniedError{err}
 		}
 	}
+	if t := m.IsTsig(); t != nil && t.Error != 0 && !echoed {
+		return rcodeError(op, m, signer, zone)
+	}
 	if !slices.Contains(ok, m.Rcode) {
-		return rcodeError(op, m, zc.signer(), zone)
+		return rcodeError(op, m, signer, zone)
 	}
-	if t := m.IsTsig(); t != nil && t.Error != 0 {
-		return rcodeError(op, m, zc.signer(), zone)
-	}
-	_, err := a.sc.VerifyAnswer(a.raw, a.mac)
 	switch {
-	case err == nil:
+	case verr == nil:
 		return nil
-	case op == "update" && m.Rcode != dns.RcodeSuccess && (errors.Is(err, gsstsig.ErrEchoedMAC) || errors.Is(err, gsstsig.ErrUnsigned)):
+	case op == "update" && m.Rcode != dns.RcodeSuccess && (echoed || errors.Is(verr, gsstsig.ErrUnsigned)):
 		return nil // a conflict: nothing was changed, and the zone is read again
 	}
-	return fmt.Errorf("the answer's GSS-TSIG signature does not verify with the security context of %s (%v)", principal, err)
+	return fmt.Errorf("the answer's GSS-TSIG signature does not verify with the security context of %s (%v)", principal, verr)
 }
 
 func tsigError(m *dns.Msg) uint16 {
