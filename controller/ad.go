@@ -27,7 +27,12 @@ func ADOptions(cfg *config.Config, log *zap.Logger) ad.Options {
 			}
 		}
 	}
+	hosts := make([]ad.Host, len(cfg.Hosts))
+	for i, h := range cfg.Hosts {
+		hosts[i] = ad.Host{Name: h.Name, Account: h.Account}
+	}
 	return ad.Options{
+		Hosts:      hosts,
 		URL:        a.URL,
 		StartTLS:   a.StartTLS,
 		CAFile:     a.CAFile,

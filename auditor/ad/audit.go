@@ -109,10 +109,13 @@ func daclSDDL(sd *wire.SecurityDescriptor) string {
 // Audit reads, for every request, the zone, its node, the group and the
 // hosts' accounts, and decides per zone and host whether the host can
 // update the node, why, and what fixes it. Each distinct account is read
-// once however many zones name it: the LDAP round trips grow with zones +
-// hosts, not zones × hosts. A zone that is not in the directory, or whose
-// node cannot be read, is a finding; the error is for what spoils the
-// whole audit (the connection, the group or account searches, ctx).
+// once however many zones name it, and the nodes of a partition with one
+// search: the LDAP round trips grow with the hosts, not with the zones (see
+// the package documentation). Group members that are none of the
+// configured hosts (Options.Hosts, else the requests' hosts) are extra
+// members. A zone that is not in the directory, or whose node cannot be
+// read, is a finding; the error is for what spoils the whole audit (the
+// connection, the group or account searches, ctx).
 func (c *Client) Audit(ctx context.Context, reqs []Request) (*Report, error) {
 	start, ops := c.now(), c.ops.Load()
 	rep := &Report{Time: start, Server: c.host, URL: c.ep.String(), User: c.user, Domain: c.netbios, DomainDN: c.domainDN,
@@ -136,7 +139,7 @@ func (c *Client) Audit(ctx context.Context, reqs []Request) (*Report, error) {
 		}
 	}
 
-	found, err := c.findZones(ctx, zoneNames)
+	found, skipped, err := c.findZones(ctx, zoneNames)
 	if err != nil {
 		return nil, err
 	}
@@ -148,21 +151,19 @@ func (c *Client) Audit(ctx context.Context, reqs []Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Each distinct node once, in parallel.
-	var dns []string
+	// Each distinct node once.
+	var refs []nodeRef
 	index := map[string]int{}
 	for _, rz := range rzs {
 		if zi := found[rz.zone]; zi != nil && rz.err == "" {
 			dn := nodeDN(rz.rel, zi.dn)
 			if _, ok := index[dn]; !ok {
-				index[dn] = len(dns)
-				dns = append(dns, dn)
+				index[dn] = len(refs)
+				refs = append(refs, nodeRef{dn: dn, rel: rz.rel, base: zi.base})
 			}
 		}
 	}
-	read := make([]*nodeInfo, len(dns))
-	readErrs := make([]error, len(dns))
-	c.forEach(ctx, len(dns), func(i int) { read[i], readErrs[i] = c.readNode(ctx, dns[i]) })
+	read, readErrs := c.readNodes(ctx, refs)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -176,19 +177,21 @@ func (c *Client) Audit(ctx context.Context, reqs []Request) (*Report, error) {
 	}
 
 	j := newJudge(c, start, grp, accts, hosts)
-	// The SIDs to name: owners, and the subjects of deny ACEs that decide.
+	j.skipped = skipped
+	// The SIDs to name: the owners, and the subjects of deny ACEs (a fix
+	// that removes one names it).
 	var need []wire.SID
-	for i, n := range nodes {
+	for _, n := range nodes {
 		if n == nil || n.sd == nil {
 			continue
 		}
 		if n.sd.Owner != nil {
 			need = append(need, *n.sd.Owner)
 		}
-		for _, h := range rzs[i].hosts {
-			if a := accts[h]; a != nil {
-				if ace := j.denyACE(n.sd, wire.CheckAccess(n.sd, a.token())); ace != nil {
-					need = append(need, ace.SID)
+		if n.sd.DACL != nil {
+			for _, a := range n.sd.DACL.ACEs {
+				if a.IsDeny() {
+					need = append(need, a.SID)
 				}
 			}
 		}
@@ -219,6 +222,9 @@ type judge struct {
 	names  map[string]*account // by SID string: every account read
 	hostOf map[string]string   // account SID string → configured host
 	fix    fixer
+	// skipped are the DNS partitions not searched because another DC
+	// holds them, with why.
+	skipped []string
 }
 
 // newJudge returns a judge that knows the group's members and the hosts'
@@ -299,7 +305,7 @@ func (j *judge) global(rep *Report, hosts []hostKey) {
 	rep.Group = g.report
 	for _, m := range g.members {
 		rep.Group.Members = append(rep.Group.Members, Member{DN: m.dn, SAM: m.sam, DNSHostName: m.dnsHostName, SID: m.sid.String(),
-			Disabled: m.disabled(), Host: j.hostOf[m.sid.String()]})
+			Disabled: m.disabled(), Host: cmp.Or(j.hostOf[m.sid.String()], j.configuredHost(m))})
 	}
 	switch {
 	case g.problem != "":
@@ -315,11 +321,11 @@ func (j *judge) global(rep *Report, hosts []hostKey) {
 			"no group %q in %s: create it as a global security group and add the KMS hosts, then grant it write access on each zone's node (Microsoft's \"change the Default DNS Permissions for SRV Records\")",
 			g.report.Name, j.c.domainDN)
 	case !g.report.Security:
-		j.add(&rep.Findings, KindGroupType, "", nil,
-			"%s is a %s distribution group (groupType %d): a distribution group is in no security token, so access granted to it lets no host update; use a global security group",
+		j.add(&rep.Findings, KindGroupType, "", j.fix.groupType(g.report.DN, g.report.SAM, g.report.Scope),
+			"%s is a %s distribution group (groupType %d): a distribution group is in no security token, so access granted to it lets no host update; make it a global security group (its SID, and so the grants, stay)",
 			g.report.DN, g.report.Scope, g.report.GroupType)
 	case g.report.Scope != "global":
-		j.add(&rep.Findings, KindGroupType, "", nil,
+		j.add(&rep.Findings, KindGroupType, "", j.fix.groupType(g.report.DN, g.report.SAM, g.report.Scope),
 			"%s is a %s security group (groupType %d), not a global one as Microsoft's procedure has it: grants still work for members of this domain",
 			g.report.DN, g.report.Scope, g.report.GroupType)
 	}
@@ -348,7 +354,7 @@ func (j *judge) global(rep *Report, hosts []hostKey) {
 			j.add(&rep.Findings, KindReadError, h.name, nil, "%v: its access is judged without its groups", a.tokenErr)
 		}
 		if a.disabled() {
-			j.add(&rep.Findings, KindAccountDisabled, h.name, nil,
+			j.add(&rep.Findings, KindAccountDisabled, h.name, j.fix.enableAccount(a.sam),
 				"the account %s (%s) is disabled: the host cannot authenticate, so none of its updates are accepted", a.sam, a.dn)
 		}
 		if g.report.Found && !acc.InGroup {
@@ -358,7 +364,7 @@ func (j *judge) global(rep *Report, hosts []hostKey) {
 		}
 	}
 	for _, m := range g.members {
-		if configured[m.sid.String()] {
+		if configured[m.sid.String()] || j.configuredHost(m) != "" {
 			continue
 		}
 		j.add(&rep.Findings, KindExtraMember, m.sam, j.fix.removeMember(j.groupName(), m.sam),
@@ -367,9 +373,24 @@ func (j *judge) global(rep *Report, hosts []hostKey) {
 	}
 }
 
+// configuredHost returns the configured host (Options.Hosts) that names
+// the account a, "" for none.
+func (j *judge) configuredHost(a *account) string {
+	for _, h := range j.c.hosts {
+		if h.names(a) {
+			return h.name
+		}
+	}
+	return ""
+}
+
 // principal describes a SID.
 func (j *judge) principal(s wire.SID) *Principal {
 	p := &Principal{SID: s.String()}
+	if j.grp.report.Found && s.Equal(j.grp.sid) {
+		p.Found, p.DN, p.Name = true, j.grp.report.DN, j.fix.account(j.groupName())
+		return p
+	}
 	if a := j.names[s.String()]; a != nil {
 		p.Found, p.DN, p.Disabled, p.Host = true, a.dn, a.disabled(), j.hostOf[s.String()]
 		p.Name = j.fix.account(a.sam)
@@ -390,11 +411,15 @@ var wellKnown = map[string]string{
 	"S-1-3-0":  "CREATOR OWNER",
 	"S-1-3-1":  "CREATOR GROUP",
 	"S-1-3-4":  "OWNER RIGHTS",
+	"S-1-5-2":  `NT AUTHORITY\NETWORK`,
 	"S-1-5-7":  `NT AUTHORITY\ANONYMOUS LOGON`,
 	"S-1-5-9":  `NT AUTHORITY\ENTERPRISE DOMAIN CONTROLLERS`,
 	"S-1-5-10": `NT AUTHORITY\SELF`,
 	"S-1-5-11": `NT AUTHORITY\Authenticated Users`,
+	"S-1-5-15": `NT AUTHORITY\This Organization`,
 	"S-1-5-18": `NT AUTHORITY\SYSTEM`,
+	"S-1-18-1": "Authentication authority asserted identity",
+	"S-1-18-2": "Service asserted identity",
 }
 
 // administrative reports whether s is an administrator or the system: an
@@ -414,15 +439,95 @@ func (j *judge) administrative(s wire.SID) bool {
 	return a != nil && a.serverTrust()
 }
 
-// denyACE returns the ACE that denied dnsRecord (or dNSTombstoned) in acc,
-// nil when no deny ACE decided.
-func (j *judge) denyACE(sd *wire.SecurityDescriptor, acc wire.Access) *wire.ACE {
+// denyACEs returns the deny ACEs that took write on dnsRecord or on
+// dNSTombstoned away in acc (at most two; one when the same ACE took
+// both).
+func denyACEs(sd *wire.SecurityDescriptor, acc wire.Access) []wire.ACE {
+	var out []wire.ACE
+	seen := -1
 	for _, g := range []wire.Grant{acc.DNSRecord, acc.DNSTombstoned} {
-		if g.Decision == wire.Denied && g.Source == wire.SourceACE && sd.DACL != nil && g.Index < len(sd.DACL.ACEs) {
-			return &sd.DACL.ACEs[g.Index]
+		if g.Decision == wire.Denied && g.Source == wire.SourceACE && sd.DACL != nil && g.Index < len(sd.DACL.ACEs) && g.Index != seen {
+			seen = g.Index
+			out = append(out, sd.DACL.ACEs[g.Index])
 		}
 	}
-	return nil
+	return out
+}
+
+// describeDeny says which deny ACE decided, for whom, and, when it is
+// inherited, that it is to be removed where it is set.
+func (j *judge) describeDeny(ace wire.ACE) string {
+	who := j.principal(ace.SID)
+	s := fmt.Sprintf("the deny ACE %s (for %s) comes first and wins over any grant", ace.SDDL(), cmp.Or(who.Name, who.SID))
+	if ace.Flags&wire.ACEInherited != 0 {
+		s += "; it is inherited: remove it where it is set, on the zone or above"
+	}
+	return s
+}
+
+// trustee is how `dsacls /R` names the subject of a deny ACE to remove:
+// DOMAIN\name for an account or group of the domain, "" for any other
+// SID (dsacls /R would also remove its allow ACEs, such as Everyone's
+// read access).
+func (j *judge) trustee(s wire.SID) string {
+	if !s.IsDomainSID() {
+		return ""
+	}
+	if who := j.principal(s); who.Found && strings.Contains(who.Name, `\`) {
+		return who.Name
+	}
+	return ""
+}
+
+// grantACE is the ACE a grant adds for the group sid.
+func grantACE(sid wire.SID) wire.ACE {
+	return wire.ACE{Type: wire.ACEAccessAllowed, Mask: grantRights, SID: sid}
+}
+
+// repair returns the commands that let a KMS host in the group, whose
+// token is tok, update the node (sd, at dn), each step checked on a copy
+// of the DACL: first the removal of every explicit deny ACE that decides
+// against it (as `dsacls /R` would do it, the trustee's allow ACEs too),
+// then the group's grant if it is still needed. An inherited deny ACE
+// cannot be removed on the node: the commands stop there (describeDeny
+// says where to remove it). Without the group, the grant names it.
+func (j *judge) repair(sd *wire.SecurityDescriptor, dn string, tok wire.Token) []string {
+	if sd == nil || sd.HasNullDACL() {
+		return nil
+	}
+	sim := &wire.SecurityDescriptor{Revision: sd.Revision, Control: sd.Control, Owner: sd.Owner, Group: sd.Group,
+		DACL: &wire.ACL{Revision: sd.DACL.Revision, ACEs: slices.Clone(sd.DACL.ACEs)}}
+	var fix []string
+	removed := map[string]bool{}
+	for range 8 {
+		acc := wire.CheckAccess(sim, tok)
+		if acc.Verdict == wire.CanUpdate {
+			return fix
+		}
+		if denies := denyACEs(sim, acc); len(denies) > 0 {
+			for _, ace := range denies {
+				sid := ace.SID.String()
+				if ace.Flags&wire.ACEInherited != 0 || removed[sid] {
+					return fix
+				}
+				removed[sid] = true
+				trustee := j.trustee(ace.SID)
+				fix = append(fix, j.fix.removeDeny(dn, trustee, sid)...)
+				sim.DACL.ACEs = slices.DeleteFunc(sim.DACL.ACEs, func(a wire.ACE) bool {
+					return a.Flags&wire.ACEInherited == 0 && a.SID.Equal(ace.SID) && (a.IsDeny() || trustee != "")
+				})
+			}
+			continue
+		}
+		if !j.grp.report.Found {
+			return append(fix, j.fix.grantByName(dn, j.groupName())...)
+		}
+		if _, added, err := wire.AddAllowACE(sim.DACL, grantACE(j.grp.sid)); err != nil || !added {
+			return fix
+		}
+		fix = append(fix, j.fix.grant(dn, j.groupName(), j.grp.sid.String())...)
+	}
+	return fix
 }
 
 // zone judges one request.
@@ -443,9 +548,13 @@ func (j *judge) zone(rz reZone, zi *zoneInfo, n *nodeInfo, nodeErr error) Zone {
 		return z
 	}
 	if zi == nil {
+		notSearched := ""
+		if len(j.skipped) > 0 {
+			notSearched = "; not searched: " + strings.Join(j.skipped, "; ") + ": if the zone is there, audit it against a DC that holds that partition"
+		}
 		j.add(&z.Findings, KindNotIntegrated, "", nil,
-			"the zone %s is not in the directory (searched DomainDnsZones, ForestDnsZones and System of %s): it is not AD-integrated here, so AD permissions do not decide who may update it",
-			rz.zone, j.c.domainDN)
+			"the zone %s is not in the directory (searched DomainDnsZones, ForestDnsZones and System of %s%s): it is not AD-integrated here, so AD permissions do not decide who may update it",
+			rz.zone, j.c.domainDN, notSearched)
 		unknown("the zone is not in the directory")
 		return z
 	}
@@ -494,7 +603,7 @@ func (j *judge) zone(rz reZone, zi *zoneInfo, n *nodeInfo, nodeErr error) Zone {
 			fix = append(fix, j.fix.grantByName(dn, j.groupName())...)
 		}
 		j.add(&z.Findings, KindNoNode, "", fix,
-			"no node %s: the first KMS host to publish will create and own it, and the others will be refused; pre-create the record as an administrator (a static record: never scavenged) and grant %s write access on it",
+			"no node %s: the first KMS host to publish will create and own it, and the others will be refused; pre-create the record as an administrator (a static record: never scavenged) and grant %s read and write on it",
 			dn, j.fix.account(j.groupName()))
 		unknown("no node: the first host to publish creates and owns it")
 		j.served(&z, rz, nil)
@@ -515,20 +624,21 @@ func (j *judge) zone(rz reZone, zi *zoneInfo, n *nodeInfo, nodeErr error) Zone {
 	sd := n.sd
 	node.DACL = daclSDDL(sd)
 	if sd.HasNullDACL() {
-		j.add(&z.Findings, KindNullDACL, "", nil, "%s has no DACL: every account may change or delete its records", dn)
+		j.add(&z.Findings, KindNullDACL, "", j.fix.nullDACL(dn, j.groupName(), groupSID),
+			"%s has no DACL: every account may change or delete its records, and its DACL; give it the dnsNode class's default DACL (the schema's defaultSecurityDescriptor) and grant %s read and write on it",
+			dn, j.fix.account(j.groupName()))
 	}
 	groupAccess := wire.Access{}
 	if groupSID != "" {
-		groupAccess = wire.CheckAccess(sd, wire.NewToken(j.grp.sid))
+		groupAccess = wire.CheckAccess(sd, memberToken(j.grp.sid))
 	}
-	grantFix := func() []string {
-		switch {
-		case groupSID != "" && groupAccess.Verdict == wire.CanUpdate:
-			return nil
-		case groupSID != "":
-			return j.fix.grant(dn, j.groupName(), groupSID)
+	// groupFix lets the group's members update: removes what denies them,
+	// grants the group what it lacks.
+	groupFix := func() []string {
+		if groupSID == "" {
+			return j.fix.grantByName(dn, j.groupName())
 		}
-		return j.fix.grantByName(dn, j.groupName())
+		return j.repair(sd, dn, memberToken(j.grp.sid))
 	}
 
 	// The owner.
@@ -539,15 +649,15 @@ func (j *judge) zone(rz reZone, zi *zoneInfo, n *nodeInfo, nodeErr error) Zone {
 		switch {
 		case o.Host != "" && !o.Disabled:
 		case !o.Found && sd.Owner.IsDomainSID():
-			j.add(&z.Findings, KindOwnerDeleted, "", grantFix(),
+			j.add(&z.Findings, KindOwnerDeleted, "", groupFix(),
 				"the owner of %s, %s, names no account in %s (deleted, or of another domain): only the DACL decides who may update",
 				rz.owner, o.SID, j.c.domainDN)
 		case o.Disabled:
-			j.add(&z.Findings, KindOwnerDisabled, o.Host, grantFix(),
+			j.add(&z.Findings, KindOwnerDisabled, o.Host, groupFix(),
 				"the owner of %s, %s (%s), is disabled: it cannot refresh its record any more; other hosts need write access from the DACL",
 				rz.owner, oname, o.SID)
 		case o.Host == "" && !j.administrative(*sd.Owner) && o.Found && sd.Owner.IsDomainSID():
-			j.add(&z.Findings, KindOwnerForeign, "", grantFix(),
+			j.add(&z.Findings, KindOwnerForeign, "", groupFix(),
 				"the owner of %s is %s (%s), not a configured KMS host: it may change the node's DACL and records (a former KMS host?)",
 				rz.owner, oname, o.SID)
 		}
@@ -580,48 +690,56 @@ func (j *judge) zone(rz reZone, zi *zoneInfo, n *nodeInfo, nodeErr error) Zone {
 		}
 		switch acc.Verdict {
 		case wire.Cannot:
-			why, fix := j.why(sd, dn, a, acc, groupAccess, grantFix)
+			why, fix := j.why(sd, dn, a, acc, groupAccess)
 			j.add(&z.Findings, KindCannotUpdate, h.name, fix, "%s (%s) cannot update %s: %s; its dynamic updates are refused (REFUSED on Windows, SERVFAIL on Samba)",
 				h.name, a.sam, rz.owner, why)
 		case wire.DNSRecordOnly:
-			var fix []string
-			if !j.inGroup(a) && j.grp.report.Found {
-				fix = append(fix, j.fix.addMember(j.groupName(), a.sam)...)
+			fix, tok := j.membership(a)
+			fix = append(fix, j.repair(sd, dn, tok)...)
+			var cause string
+			switch denies := denyACEs(sd, acc); {
+			case len(denies) > 0:
+				cause = j.describeDeny(denies[0])
+			case j.grp.report.Found && !j.inGroup(a) && groupAccess.Verdict == wire.CanUpdate:
+				cause = fmt.Sprintf("it is not in %s, which may write the node: add it", j.fix.account(j.groupName()))
+			default:
+				cause = "no ACE grants it write on dNSTombstoned: grant the group read and write on the node"
 			}
-			fix = append(fix, grantFix()...)
 			j.add(&z.Findings, KindRecordOnly, h.name, fix,
-				"%s (%s) may write dnsRecord but not dNSTombstoned on %s (%s): it can add and replace records, but deleting the last one fails; grant the group full control",
-				h.name, a.sam, rz.owner, acc.DNSRecord)
+				"%s (%s) may write dnsRecord but not dNSTombstoned on %s (dnsRecord %s; dNSTombstoned %s): it can add and replace records, but deleting the last one fails; %s",
+				h.name, a.sam, rz.owner, acc.DNSRecord, acc.DNSTombstoned, cause)
 		}
 	}
 	j.served(&z, rz, n.records)
 	return z
 }
 
+// membership returns the commands that put the account a in the group
+// when it is not (none when the group is missing: why creates it), and
+// its token once it is.
+func (j *judge) membership(a *account) ([]string, wire.Token) {
+	tok := a.token()
+	if !j.grp.report.Found || j.inGroup(a) {
+		return nil, tok
+	}
+	return j.fix.addMember(j.groupName(), a.sam), withGroup(tok, j.grp.sid)
+}
+
 // why explains why a host cannot update, and returns the fix.
-func (j *judge) why(sd *wire.SecurityDescriptor, dn string, a *account, acc wire.Access, groupAccess wire.Access, grantFix func() []string) (string, []string) {
+func (j *judge) why(sd *wire.SecurityDescriptor, dn string, a *account, acc wire.Access, groupAccess wire.Access) (string, []string) {
 	var parts []string
-	var fix []string
-	if ace := j.denyACE(sd, acc); ace != nil {
-		who := j.principal(ace.SID)
-		name := cmp.Or(who.Name, who.SID)
-		parts = append(parts, fmt.Sprintf("the deny ACE %s (for %s) comes first and wins over any grant", ace.SDDL(), name))
-		if ace.Flags&wire.ACEInherited != 0 {
-			parts = append(parts, "it is inherited: remove it where it is set, on the zone or above")
-		} else {
-			trustee := ""
-			if who.Found && strings.Contains(who.Name, `\`) {
-				trustee = who.Name
-			}
-			fix = append(fix, j.fix.removeDeny(dn, trustee, ace.SID.String())...)
-		}
-	} else {
+	denies := denyACEs(sd, acc)
+	for _, ace := range denies {
+		parts = append(parts, j.describeDeny(ace))
+	}
+	if len(denies) == 0 {
 		owner := "the node's owner is " + j.ownerName(sd)
 		if acc.Owner {
 			owner = "it owns the node, but no ACE lets it write"
 		}
 		parts = append(parts, owner+"; no ACE grants it WriteProperty on dnsRecord")
 	}
+	fix, tok := j.membership(a)
 	switch {
 	case !j.grp.report.Found:
 		parts = append(parts, fmt.Sprintf("the group %s does not exist", j.fix.account(j.groupName())))
@@ -631,14 +749,13 @@ func (j *judge) why(sd *wire.SecurityDescriptor, dn string, a *account, acc wire
 		}
 	case !j.inGroup(a):
 		parts = append(parts, fmt.Sprintf("it is not in %s", j.fix.account(j.groupName())))
-		fix = append(fix, j.fix.addMember(j.groupName(), a.sam)...)
 		if groupAccess.Verdict != wire.CanUpdate {
 			parts = append(parts, "and the group may not write the node either")
 		}
 	case groupAccess.Verdict != wire.CanUpdate:
 		parts = append(parts, fmt.Sprintf("it is in %s, but the group may not write the node", j.fix.account(j.groupName())))
 	}
-	fix = append(fix, grantFix()...)
+	fix = append(fix, j.repair(sd, dn, tok)...)
 	return strings.Join(parts, "; ") + " (" + explain(acc) + ")", fix
 }
 
@@ -660,7 +777,10 @@ func (j *judge) ownerName(sd *wire.SecurityDescriptor) string {
 	return p.SID
 }
 
-// records reports the node's records: static, stale, tombstoned.
+// records reports the node's records: static, stale, tombstoned. Only a
+// zone that ages records moves a record's TimeStamp when its host
+// refreshes it; without aging the TimeStamp stays when the record was
+// added (or last changed), so its age says nothing about the host.
 func (j *judge) records(z *Zone, rz reZone, zi *zoneInfo, n *nodeInfo) {
 	window := 24*time.Hour + zi.noRefresh + zi.refresh
 	for _, r := range n.records {
@@ -672,7 +792,7 @@ func (j *judge) records(z *Zone, rz reZone, zi *zoneInfo, n *nodeInfo) {
 				Weight: r.SRV.Weight, TTL: r.TTL}, Serial: r.Serial, Static: r.Static()}
 			if !rec.Static {
 				rec.RefreshedAt = r.TimeStamp.UTC()
-				if since := rec.RefreshedAt.Add(window); j.now.After(since) {
+				if since := rec.RefreshedAt.Add(window); zi.aging && j.now.After(since) {
 					rec.Stale, rec.StaleSince = true, since
 				}
 			}
@@ -689,14 +809,25 @@ func (j *judge) records(z *Zone, rz reZone, zi *zoneInfo, n *nodeInfo) {
 			"%s was deleted%s and is tombstoned: it has no records, but keeps its owner (%s) and DACL: a host that publishes again does not become its owner and needs write access from the DACL",
 			rz.owner, at, j.ownerName(orEmpty(n.sd)))
 	}
+	var dynamic []string
+	for _, rec := range z.Node.Records {
+		if !rec.Static {
+			dynamic = append(dynamic, rec.Target)
+		}
+	}
+	if len(dynamic) > 0 && !zi.aging {
+		j.add(&z.Findings, KindAgeUnknown, "", j.fix.aging(rz.zone),
+			"aging is off in %s: a refresh does not move a record's TimeStamp, so the directory cannot tell whether the hosts of %s (%s) still refresh them, and no record is a stale candidate; turn aging on to tell (scavenging, where the DNS server has it on, then deletes records not refreshed for %s + %s)",
+			rz.zone, rz.owner, strings.Join(slices.Compact(slices.Sorted(slices.Values(dynamic))), ", "), hours(zi.noRefresh), hours(zi.refresh))
+	}
 	for _, rec := range z.Node.Records {
 		switch {
 		case rec.Static:
 			j.add(&z.Findings, KindStatic, rec.Target, nil,
 				"%s is a static record (TimeStamp 0): aging never scavenges it, so it stays when its host is gone", rec.Record)
 		case rec.Stale:
-			j.add(&z.Findings, KindStale, rec.Target, nil,
-				"%s stopped refreshing: last refreshed at %s, more than 24h (the KMS host's re-registration) + %s no-refresh + %s refresh ago: a stale candidate since %s",
+			j.add(&z.Findings, KindStale, rec.Target, j.fix.deleteRecord(rz.zone, rz.rel, rec.Record),
+				"%s stopped refreshing: last refreshed at %s, more than 24h (the KMS host's re-registration) + %s no-refresh + %s refresh ago: a stale candidate since %s; if its host is gone, delete the record (deleting the last one tombstones the node)",
 				rec.Record, rec.RefreshedAt.Format(time.RFC3339), hours(zi.noRefresh), hours(zi.refresh), rec.StaleSince.Format(time.RFC3339))
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
+	"github.com/srvctl/srvctl/zones"
 )
 
 // Client is a bound connection to a domain controller. Its methods may be
@@ -34,6 +35,7 @@ type Client struct {
 	ep       endpoint
 	user     string // the bind account, for messages
 	group    string
+	hosts    []hostKey // Options.Hosts
 	timeout  time.Duration
 	severity map[Kind]auditor.Level
 	now      func() time.Time
@@ -52,6 +54,8 @@ type Client struct {
 // and finds the domain's NetBIOS name. It refuses, before sending anything,
 // a bind that would expose the password or that the DC would refuse (no
 // TLS). Errors name the server and the bind account, never the password.
+// ctx and o.Timeout bound every step but the Kerberos exchanges with the
+// KDC (see Options.Timeout).
 func Dial(ctx context.Context, o Options) (*Client, error) {
 	ep, err := o.check()
 	if err != nil {
@@ -65,6 +69,9 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		severity: o.Severity,
 		now:      o.Now,
 		log:      o.Logger,
+	}
+	for _, h := range o.Hosts {
+		c.hosts = append(c.hosts, hostKey{name: zones.Canonical(h.Name), account: h.Account})
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -221,7 +228,12 @@ func (c *Client) bindKerberos(ctx context.Context, o *Options) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// gokrb5 takes no context: Login is bounded by its own 5 s per
+		// KDC exchange, not by ctx or the timeout (see Options.Timeout).
 		if err := cl.Login(); err != nil {
+			return fmt.Errorf("ad: Kerberos login as %s for %s: %w", who, c.ep, err)
+		}
+		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ad: Kerberos login as %s for %s: %w", who, c.ep, err)
 		}
 	}

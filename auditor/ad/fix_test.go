@@ -1,6 +1,7 @@
 package ad
 
 import (
+	"encoding/base64"
 	"os/exec"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ var hostile = []string{
 	`back\slash\`,
 	"[wild]*card?",
 	"-dash first",
+	"-Uevil",
 }
 
 // shArgs runs line with /bin/sh, samba-tool replaced by printf, and
@@ -90,11 +92,50 @@ func TestFixQuoting(t *testing.T) {
 	for _, name := range hostile {
 		t.Run(name, func(t *testing.T) {
 			add := f.addMember(name, "KMS3$")
-			if diff := cmp.Diff(append(append([]string{"group", "addmembers"}, conn...), name, "KMS3$"), shArgs(t, add[0])); diff != "" {
+			// samba-tool reads every argument after -- as a positional
+			// one: a name starting with - is never an option.
+			if diff := cmp.Diff(append(append([]string{"group", "addmembers"}, conn...), "--", name, "KMS3$"), shArgs(t, add[0])); diff != "" {
 				t.Errorf("sh arguments of %s, -want +got:\n%s", add[0], diff)
 			}
-			if diff := cmp.Diff(append(append([]string{"group", "add"}, conn...), name, "--group-scope=Global", "--group-type=Security"), shArgs(t, f.createGroup(name)[0])); diff != "" {
+			if diff := cmp.Diff(append(append([]string{"group", "removemembers"}, conn...), "--", "KMS group", name), shArgs(t, f.removeMember("KMS group", name)[0])); diff != "" {
+				t.Errorf("sh arguments of group removemembers, -want +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(append(append([]string{"group", "add"}, conn...), "--group-scope=Global", "--group-type=Security", "--", name), shArgs(t, f.createGroup(name)[0])); diff != "" {
 				t.Errorf("sh arguments of group add, -want +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(append(append([]string{"user", "enable"}, conn...), "--", name), shArgs(t, f.enableAccount(name)[0])); diff != "" {
+				t.Errorf("sh arguments of user enable, -want +got:\n%s", diff)
+			}
+			rec := zones.Record{Target: "kms1.corp.example.", Port: 1688, Priority: 1, Weight: 2}
+			if diff := cmp.Diff([]string{"dns", "delete", "-U", `CORP\<admin>`, "--", "dc1.corp.example", "corp.example", name, "SRV", "kms1.corp.example 1688 1 2"},
+				shArgs(t, f.deleteRecord("corp.example.", name, rec)[2])); diff != "" {
+				t.Errorf("sh arguments of dns delete, -want +got:\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"dns", "add", "-U", `CORP\<admin>`, "--", "dc1.corp.example", "corp.example", name, "SRV", "kms1.corp.example 1688 1 2"},
+				shArgs(t, f.precreate("corp.example.", name, rec)[2])); diff != "" {
+				t.Errorf("sh arguments of dns add, -want +got:\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"dns", "zoneoptions", "-U", `CORP\<admin>`, "--aging=1", "--", "dc1.corp.example", name}, shArgs(t, f.aging(name)[2])); diff != "" {
+				t.Errorf("sh arguments of dns zoneoptions, -want +got:\n%s", diff)
+			}
+			// The LDIF for ldapmodify carries the DN in base64, whatever
+			// it holds.
+			gt := f.groupType("CN="+name+",CN=Users,DC=corp,DC=example", name, "domain local")
+			printf, _, ok := strings.Cut(gt[1], " | ldapmodify ")
+			if !ok {
+				t.Fatalf("no ldapmodify in %s", gt[1])
+			}
+			out, err := exec.Command("/bin/sh", "-c", printf).Output()
+			if err != nil {
+				t.Fatalf("sh -c %q: %v", printf, err)
+			}
+			b64 := base64.StdEncoding.EncodeToString([]byte("CN=" + name + ",CN=Users,DC=corp,DC=example"))
+			want := "dn:: " + b64 + "\nchangetype: modify\nreplace: groupType\ngroupType: -2147483640\n-\n\ndn:: " + b64 + "\nchangetype: modify\nreplace: groupType\ngroupType: -2147483646\n-\n"
+			if string(out) != want {
+				t.Errorf("LDIF:\n%s\nwant:\n%s", out, want)
+			}
+			if lits, _ := psTokens(t, gt[0]); len(lits) != 2 || lits[0] != name || lits[1] != name {
+				t.Errorf("Set-ADGroup literals %q of %s", lits, gt[0])
 			}
 			lits, skel := psTokens(t, add[1])
 			if diff := cmp.Diff([]string{name, "KMS3$"}, lits); diff != "" || skel != addSkel {
@@ -111,7 +152,7 @@ func TestFixQuoting(t *testing.T) {
 					t.Errorf("cmd.exe cannot carry %q, yet: %s", name, g[0])
 				}
 			default:
-				if want := `dsacls "` + dn + `" /G "CORP\` + name + `:GA"`; g[0] != want {
+				if want := `dsacls "` + dn + `" /G "CORP\` + name + `:RPWP"`; g[0] != want {
 					t.Errorf("dsacls line %s, want %s", g[0], want)
 				}
 			}
@@ -138,8 +179,27 @@ func TestFixQuoting(t *testing.T) {
 	if want := "dnscmd dc1.corp.example /recordadd corp.example _vlmcs._tcp SRV 1 2 1688 kms1.corp.example"; pre[0] != want {
 		t.Errorf("dnscmd line %s, want %s", pre[0], want)
 	}
-	if diff := cmp.Diff([]string{"dns", "add", "dc1.corp.example", "corp.example", "_vlmcs._tcp", "SRV", "kms1.corp.example 1688 1 2", "-U", `CORP\<admin>`}, shArgs(t, pre[2])); diff != "" {
+	if diff := cmp.Diff([]string{"dns", "add", "-U", `CORP\<admin>`, "--", "dc1.corp.example", "corp.example", "_vlmcs._tcp", "SRV", "kms1.corp.example 1688 1 2"}, shArgs(t, pre[2])); diff != "" {
 		t.Errorf("samba-tool dns add, -want +got:\n%s", diff)
+	}
+	del := f.deleteRecord("corp.example.", "_vlmcs._tcp", zones.Record{Target: "kms1.corp.example.", Port: 1688, Priority: 1, Weight: 2})
+	if want := "dnscmd dc1.corp.example /recorddelete corp.example _vlmcs._tcp SRV 1 2 1688 kms1.corp.example /f"; del[0] != want {
+		t.Errorf("dnscmd line %s, want %s", del[0], want)
+	}
+	// What each kind of group becomes.
+	for _, tc := range []struct {
+		scope string
+		ps    string
+	}{
+		{"global", "Set-ADGroup -Identity 'g' -GroupCategory Security -GroupScope Global"},
+		{"universal", "Set-ADGroup -Identity 'g' -GroupCategory Security -GroupScope Global"},
+		{"domain local", "Set-ADGroup -Identity 'g' -GroupScope Universal; Set-ADGroup -Identity 'g' -GroupCategory Security -GroupScope Global"},
+		{"builtin", ""},
+	} {
+		got := f.groupType("CN=g,DC=corp,DC=example", "g", tc.scope)
+		if tc.ps == "" && got != nil || tc.ps != "" && (len(got) != 2 || got[0] != tc.ps) {
+			t.Errorf("groupType(%s) = %q, want %q first", tc.scope, got, tc.ps)
+		}
 	}
 }
 

@@ -25,8 +25,12 @@ var (
 )
 
 // Grant is the DACL change that lets the KMS host group update a node:
-// one allow ACE for the group's SID, full control, added where Windows'
-// canonical order puts an explicit grant. Nothing is ever removed.
+// one allow ACE for the group's SID granting read and write of every
+// property (RPWP: dnsRecord and dNSTombstoned, so adding, changing and
+// deleting records, the last one included), added where Windows'
+// canonical order puts an explicit grant. Not full control: WRITE_DAC
+// and WRITE_OWNER would let any one KMS host take the node from the
+// others. Nothing is ever removed.
 type Grant struct {
 	Server string `json:"server"`
 	Zone   string `json:"zone"`
@@ -49,7 +53,11 @@ type Grant struct {
 	// the ACE); Note says why.
 	NothingToDo bool   `json:"nothing_to_do"`
 	Note        string `json:"note,omitempty"`
-	// Fix holds the commands that pre-create an absent node.
+	// Blocked: even with the ACE the group cannot update (a deny ACE, or
+	// a node without a DACL); Note says what to remove or set first.
+	Blocked bool `json:"blocked,omitempty"`
+	// Fix holds the commands that pre-create an absent node, or give a
+	// node without a DACL one.
 	Fix []string `json:"fix,omitempty"`
 
 	ace     wire.ACE
@@ -70,7 +78,7 @@ func (c *Client) PlanGrant(ctx context.Context, zone, owner string) (*Grant, err
 	if rz.err != "" {
 		return nil, fmt.Errorf("ad: %s", rz.err)
 	}
-	found, err := c.findZones(ctx, []string{rz.zone})
+	found, _, err := c.findZones(ctx, []string{rz.zone})
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +100,9 @@ func (c *Client) PlanGrant(ctx context.Context, zone, owner string) (*Grant, err
 	}
 	dn := nodeDN(rz.rel, zi.dn)
 	g := &Grant{Server: c.host, Zone: rz.zone, Owner: rz.owner, NodeDN: dn, Group: f.account(grp.report.SAM), GroupSID: grp.report.SID}
-	g.ace = wire.ACE{Type: wire.ACEAccessAllowed, Mask: wire.FullControl, SID: grp.sid}
+	g.ace = grantACE(grp.sid)
 	g.ACE = g.ace.SDDL()
-	g.Description = fmt.Sprintf("allow %s (%s) full control on the node", g.Group, g.GroupSID)
+	g.Description = fmt.Sprintf("allow %s (%s) to read and write the node's properties (%s): its members may add, change and delete the records, nothing more", g.Group, g.GroupSID, grantRights.SDDL())
 
 	n, err := c.readNode(ctx, dn)
 	if err != nil {
@@ -114,10 +122,12 @@ func (c *Client) PlanGrant(ctx context.Context, zone, owner string) (*Grant, err
 	g.Before = daclSDDL(sd)
 	if sd.HasNullDACL() {
 		g.ACE, g.NothingToDo = "", true
-		g.Note = "the node has no DACL, which lets everyone update it; adding an ACE would take that away from everyone else: set a DACL by hand"
+		g.Note = "the node has no DACL, which lets everyone update it; adding one ACE would take every right from everyone else: give it the dnsNode class's default DACL and the grant by hand"
+		g.Blocked = true
+		g.Fix = f.nullDACL(dn, grp.report.SAM, grp.report.SID)
 		return g, nil
 	}
-	token := wire.NewToken(grp.sid)
+	token := memberToken(grp.sid)
 	if acc := wire.CheckAccess(sd, token); acc.Verdict == wire.CanUpdate {
 		g.ACE, g.NothingToDo = "", true
 		g.Note = "nothing to do: the group can already update (" + acc.String() + ")"
@@ -139,8 +149,10 @@ func (c *Client) PlanGrant(ctx context.Context, zone, owner string) (*Grant, err
 	case !added:
 		g.NothingToDo = true
 		g.Note = "the ACE is already there, but the group still cannot update (" + after.String() + "): remove what denies it first"
+		g.Blocked = true
 	case after.Verdict != wire.CanUpdate:
 		g.Note = "even with this ACE the group cannot update (" + after.String() + "): remove what denies it too"
+		g.Blocked = true
 	}
 	return g, nil
 }

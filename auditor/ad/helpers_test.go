@@ -2,14 +2,19 @@ package ad
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/miekg/dns"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/srvctl/srvctl/auditor/ad/wire"
 	"github.com/srvctl/srvctl/internal/sambatest"
 	"github.com/srvctl/srvctl/zones"
 )
@@ -143,4 +148,83 @@ func auditOne(t *testing.T, c *Client, dc *sambatest.DC, owner string, hosts []H
 		t.Fatalf("%d zones in the report", len(rep.Zones))
 	}
 	return rep, rep.Zones[0]
+}
+
+// runFix runs a fix command as the audit printed it against dc, as the
+// Administrator, and returns its output; a failure fails the test. A
+// samba-tool line gets its -H and -U values and, for `dns` commands, its
+// server argument pointed at dc, and the client configuration and
+// password added before its "--" (so every argument the audit put after
+// "--" reaches samba-tool as printed). A `printf ... | ldapmodify -H ...
+// -D '<admin DN>' -W` line gets dc's LDAPS URL, the Administrator's DN and
+// a password file in place of its -H, -D and -W.
+func runFix(t *testing.T, dc *sambatest.DC, line string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var cmd *exec.Cmd
+	if printf, rest, ok := strings.Cut(line, " | ldapmodify "); ok {
+		if want := "-H " + shQuote("ldaps://"+dc.HostName) + " -D " + shQuote(adminDN) + " -W"; rest != want {
+			t.Fatalf("ldapmodify arguments %q, want %q", rest, want)
+		}
+		pw := filepath.Join(t.TempDir(), "pw")
+		if err := os.WriteFile(pw, []byte(dc.AdminPassword), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", printf+" | ldapmodify -H "+shQuote(dc.LDAPSURL)+" -D "+shQuote("CN="+dc.AdminUser+",CN=Users,"+dc.BaseDN)+" -y "+shQuote(pw))
+		cmd.Env = append(os.Environ(), "LDAPTLS_CACERT="+dc.CAFile, "LDAPTLS_REQCERT=demand")
+	} else {
+		args := shArgs(t, line)
+		dash := slices.Index(args, "--")
+		if dash < 0 {
+			t.Fatalf("no -- before the positional arguments of %s", line)
+		}
+		opts, pos := slices.Clone(args[:dash]), slices.Clone(args[dash+1:])
+		for i := range len(opts) - 1 {
+			switch opts[i] {
+			case "-H":
+				opts[i+1] = dc.LDAPURL
+			case "-U":
+				opts[i+1] = dc.Domain + `\` + dc.AdminUser
+			}
+		}
+		if opts[0] == "dns" {
+			pos[0] = dc.Addr
+		}
+		full := append(append(opts, "-s", filepath.Join(dc.Dir, "etc", "client.conf"), "--use-kerberos=off", "--"), pos...)
+		cmd = exec.CommandContext(ctx, "/usr/bin/samba-tool", full...)
+		cmd.Env = append(os.Environ(), "PASSWD="+dc.AdminPassword)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	return string(out)
+}
+
+// ageRecord replaces the records of name (relative to the zone) with one
+// SRV record for target whose TimeStamp is stamp, as a host that stopped
+// refreshing leaves it.
+func ageRecord(t *testing.T, dc *sambatest.DC, name, target string, stamp time.Time) {
+	t.Helper()
+	old, err := wire.MarshalSRV(wire.SRV{Priority: 0, Weight: 100, Port: 1688, Target: target}, 3600, 7, stamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ldap.NewModifyRequest(dc.NodeDN(name), nil)
+	m.Replace("dnsRecord", []string{string(old)})
+	if err := dc.LDAP(t).Modify(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixLines returns the lines of fix that start with prefix.
+func fixLines(fix []string, prefix string) []string {
+	var out []string
+	for _, l := range fix {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -75,7 +75,8 @@ func synthReport(t *testing.T) *Report {
 		"gone.example.":   {dn: zoneDN("gone.example", "DomainDnsZones"), partition: "DomainDnsZones", allow: &secure, noRefresh: wire.DefaultInterval, refresh: wire.DefaultInterval},
 	}
 	reqs := []Request{
-		{Zone: "corp.example.", Hosts: hosts, Served: []zones.Record{{Target: "kms1.corp.example.", Port: 1688, Weight: 100, TTL: 3600}, {Target: "kms3.corp.example.", Port: 1688, Priority: 10, Weight: 5, TTL: 3600}}},
+		{Zone: "corp.example.", Hosts: hosts, Served: []zones.Record{{Target: "kms1.corp.example.", Port: 1688, Weight: 100, TTL: 3600},
+			{Target: "kms3.corp.example.", Port: 1688, Priority: 10, Weight: 5, TTL: 3600}, {Target: "kms3.corp.example.", Port: 1688, Priority: 20, Weight: 5, TTL: 3600}}},
 		{Zone: "branch.example.", Hosts: hosts[:3], Served: []zones.Record{{Target: "kms1.corp.example.", Port: 1688, TTL: 3600}, {Target: "kms2.corp.example.", Port: 1688, TTL: 3600}}},
 		{Zone: "lab.example.", Hosts: hosts[:2], Desired: []zones.Record{{Target: "kms2.corp.example.", Port: 1688, Priority: 0, Weight: 50, TTL: 3600}}},
 		{Zone: "gone.example.", Hosts: hosts[:1]},
@@ -84,8 +85,11 @@ func synthReport(t *testing.T) *Report {
 	objType := wire.AttrDNSRecord
 	nodes := []*nodeInfo{
 		// KMS1 registered first and owns the node; nobody granted the group.
+		// Aging is off, so KMS1's 40-day-old TimeStamp says nothing about
+		// its refreshes. Two static records for KMS3 differ only in
+		// priority.
 		{dn: "", exists: true, sd: sd(kms1.sid, ace(wire.ACEAccessAllowed, wire.FullControl, kms1.sid), ace(wire.ACEAccessAllowed, wire.GenericReadMapping, wire.Everyone)),
-			records: []wire.DNSRecord{srv("kms1.corp.example.", 0, 100, now.Add(-5*time.Hour)), srv("kms3.corp.example.", 10, 5, time.Time{})}},
+			records: []wire.DNSRecord{srv("kms1.corp.example.", 0, 100, now.Add(-40*24*time.Hour)), srv("kms3.corp.example.", 10, 5, time.Time{}), srv("kms3.corp.example.", 20, 5, time.Time{})}},
 		// The group may write, but a deny ACE for KMS2 comes first and KMS3
 		// may write dnsRecord only; the owner is gone; KMS1 stopped
 		// refreshing.
@@ -138,7 +142,7 @@ func TestJudge(t *testing.T) {
 	}
 	wantKinds := map[string][]string{
 		"":              {"not-in-group kms3.corp.example.", "no-account kms4.corp.example.", "extra-member OLDKMS$"},
-		"corp.example.": {"static kms3.corp.example.", "cannot-update kms2.corp.example.", "cannot-update kms3.corp.example."},
+		"corp.example.": {"age-unknown ", "static kms3.corp.example.", "static kms3.corp.example.", "cannot-update kms2.corp.example.", "cannot-update kms3.corp.example."},
 		"branch.example.": {"update-nonsecure ", "stopped-refreshing kms1.corp.example.", "owner-deleted ", "cannot-update kms2.corp.example.",
 			"dnsrecord-only kms3.corp.example.", "differs-from-dns "},
 		"lab.example.":       {"no-node "},
@@ -160,10 +164,12 @@ func TestJudge(t *testing.T) {
 		t.Errorf("levels (report %v), -want +got:\n%s", rep.Level, diff)
 	}
 	wantRefresh := []Refresh{
-		{Zone: "corp.example.", Target: "kms1.corp.example.", Port: 1688, LastRefresh: now.Add(-5 * time.Hour)},
-		{Zone: "corp.example.", Target: "kms3.corp.example.", Port: 1688, Static: true},
-		// 24h + 24h no-refresh + 48h refresh after the last refresh.
-		{Zone: "branch.example.", Target: "kms1.corp.example.", Port: 1688, LastRefresh: now.Add(-5 * 24 * time.Hour), Stale: true, StaleSince: now.Add(-24 * time.Hour)},
+		// Aging off: old, but not stale.
+		{Zone: "corp.example.", Target: "kms1.corp.example.", Port: 1688, Weight: 100, LastRefresh: now.Add(-40 * 24 * time.Hour)},
+		{Zone: "corp.example.", Target: "kms3.corp.example.", Port: 1688, Priority: 10, Weight: 5, Static: true},
+		{Zone: "corp.example.", Target: "kms3.corp.example.", Port: 1688, Priority: 20, Weight: 5, Static: true},
+		// Aging on: 24h + 24h no-refresh + 48h refresh after the last refresh.
+		{Zone: "branch.example.", Target: "kms1.corp.example.", Port: 1688, Aging: true, LastRefresh: now.Add(-5 * 24 * time.Hour), Stale: true, StaleSince: now.Add(-24 * time.Hour)},
 	}
 	if diff := cmp.Diff(wantRefresh, rep.Refreshes()); diff != "" {
 		t.Errorf("refreshes, -want +got:\n%s", diff)

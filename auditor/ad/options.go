@@ -107,8 +107,18 @@ type Options struct {
 	// BaseDN is the domain's DN; default: the rootDSE's
 	// defaultNamingContext.
 	BaseDN string
-	// Timeout bounds the dial and each LDAP operation; default
-	// DefaultTimeout. A context deadline that comes sooner wins.
+	// Hosts are all the configured KMS hosts, whichever zones an audit
+	// covers: a member of the group that is none of them is reported as
+	// an extra member (with the command that removes it). Default: the
+	// hosts the audit's requests name, which misreports a configured host
+	// that publishes only in zones the audit leaves out.
+	Hosts []Host
+	// Timeout bounds the dial, the TLS handshake and each LDAP operation;
+	// default DefaultTimeout. A context deadline that comes sooner wins.
+	// It cannot bound a Kerberos bind's exchanges with the KDC: gokrb5
+	// takes no context and gives each exchange its own 5 s (the login
+	// makes two when the KDC asks for pre-authentication, the bind one
+	// more for the LDAP service ticket); ctx is checked between them.
 	Timeout time.Duration
 	// Severity overrides the level of findings by kind.
 	Severity map[Kind]auditor.Level

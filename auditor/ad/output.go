@@ -145,7 +145,11 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 			for _, rec := range n.Records {
 				note := "static: never scavenged"
-				if !rec.Static {
+				switch {
+				case rec.Static:
+				case !z.Aging:
+					note = "TimeStamp " + rec.RefreshedAt.Format(time.RFC3339) + " (aging off: refreshes do not move it)"
+				default:
 					note = "refreshed " + rec.RefreshedAt.Format(time.RFC3339)
 					if rec.Stale {
 						note += ", STALE since " + rec.StaleSince.Format(time.RFC3339)
@@ -301,41 +305,61 @@ func joinShort(names []string, n int) string {
 }
 
 // WritePrometheus writes the report in the Prometheus text exposition
-// format, for node_exporter's textfile collector.
+// format, for node_exporter's textfile collector. Every series is written
+// once: node_exporter drops a file that repeats one. Records carry their
+// priority and weight as labels, so that two records for the same target
+// and port are two series; should a series still repeat (two requests
+// for one zone), its first value is kept.
 func WritePrometheus(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	metric := func(name, help string) {
 		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 	}
+	seen := map[string]bool{}
+	sample := func(series string, value any) {
+		if !seen[series] {
+			seen[series] = true
+			fmt.Fprintf(bw, "%s %v\n", series, value)
+		}
+	}
 	metric("srvctl_ad_host_can_update", "1 if the host may add and delete the zone's SRV records in Active Directory.")
 	for _, z := range r.Zones {
 		for _, h := range z.Hosts {
-			fmt.Fprintf(bw, "srvctl_ad_host_can_update{zone=%s,host=%s} %d\n", label(z.Zone), label(h.Host), b2i(h.CanUpdate))
+			sample(fmt.Sprintf("srvctl_ad_host_can_update{zone=%s,host=%s}", label(z.Zone), label(h.Host)), b2i(h.CanUpdate))
 		}
 	}
 	metric("srvctl_ad_host_owner", "1 if the host's account owns the zone's SRV node.")
 	for _, z := range r.Zones {
 		for _, h := range z.Hosts {
-			fmt.Fprintf(bw, "srvctl_ad_host_owner{zone=%s,host=%s} %d\n", label(z.Zone), label(h.Host), b2i(h.Owner))
+			sample(fmt.Sprintf("srvctl_ad_host_owner{zone=%s,host=%s}", label(z.Zone), label(h.Host)), b2i(h.Owner))
 		}
 	}
 	metric("srvctl_ad_zone_status", "Monitoring Plugins level of the zone: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
 	for _, z := range r.Zones {
-		fmt.Fprintf(bw, "srvctl_ad_zone_status{zone=%s} %d\n", label(z.Zone), z.Level)
+		sample(fmt.Sprintf("srvctl_ad_zone_status{zone=%s}", label(z.Zone)), int(z.Level))
 	}
 	metric("srvctl_ad_zone_integrated", "1 if the zone is in the directory.")
 	for _, z := range r.Zones {
-		fmt.Fprintf(bw, "srvctl_ad_zone_integrated{zone=%s} %d\n", label(z.Zone), b2i(z.Partition != ""))
+		sample(fmt.Sprintf("srvctl_ad_zone_integrated{zone=%s}", label(z.Zone)), b2i(z.Partition != ""))
 	}
-	metric("srvctl_ad_record_refresh_timestamp_seconds", "When a dynamic update last refreshed the record (Unix time, to the hour); static records are left out.")
-	for _, rf := range r.Refreshes() {
-		if !rf.Static {
-			fmt.Fprintf(bw, "srvctl_ad_record_refresh_timestamp_seconds{zone=%s,target=%s,port=\"%d\"} %d\n", label(rf.Zone), label(rf.Target), rf.Port, rf.LastRefresh.Unix())
+	metric("srvctl_ad_zone_aging", "1 if the zone ages records: only then do refreshes move a record's TimeStamp.")
+	for _, z := range r.Zones {
+		if z.Partition != "" {
+			sample(fmt.Sprintf("srvctl_ad_zone_aging{zone=%s}", label(z.Zone)), b2i(z.Aging))
 		}
 	}
-	metric("srvctl_ad_record_stale", "1 if the record's host stopped refreshing it (older than 24h + no-refresh + refresh).")
+	record := func(name string, rf Refresh) string {
+		return fmt.Sprintf("%s{zone=%s,target=%s,port=\"%d\",priority=\"%d\",weight=\"%d\"}", name, label(rf.Zone), label(rf.Target), rf.Port, rf.Priority, rf.Weight)
+	}
+	metric("srvctl_ad_record_refresh_timestamp_seconds", "When a dynamic update last refreshed the record (Unix time, to the hour); only for zones that age records, static records left out.")
 	for _, rf := range r.Refreshes() {
-		fmt.Fprintf(bw, "srvctl_ad_record_stale{zone=%s,target=%s,port=\"%d\"} %d\n", label(rf.Zone), label(rf.Target), rf.Port, b2i(rf.Stale))
+		if !rf.Static && rf.Aging {
+			sample(record("srvctl_ad_record_refresh_timestamp_seconds", rf), rf.LastRefresh.Unix())
+		}
+	}
+	metric("srvctl_ad_record_stale", "1 if the record's host stopped refreshing it (older than 24h + no-refresh + refresh, in a zone that ages records).")
+	for _, rf := range r.Refreshes() {
+		sample(record("srvctl_ad_record_stale", rf), b2i(rf.Stale))
 	}
 	metric("srvctl_ad_findings", "Findings by kind and level.")
 	type key struct {
@@ -343,11 +367,11 @@ func WritePrometheus(w io.Writer, r *Report) error {
 		level auditor.Level
 	}
 	counts := map[key]int{}
-	seen := map[Kind]bool{}
+	kinds := map[Kind]bool{}
 	count := func(fs []Finding) {
 		for _, f := range fs {
 			counts[key{f.Kind, f.Level}]++
-			seen[f.Kind] = true
+			kinds[f.Kind] = true
 		}
 	}
 	count(r.Findings)
@@ -355,25 +379,25 @@ func WritePrometheus(w io.Writer, r *Report) error {
 		count(z.Findings)
 	}
 	for _, k := range Kinds() {
-		if !seen[k] {
+		if !kinds[k] {
 			counts[key{k, defaultLevel[k]}] = 0
 		}
 	}
 	for _, k := range Kinds() {
 		for _, lvl := range []auditor.Level{auditor.OK, auditor.Warning, auditor.Critical, auditor.Unknown} {
 			if n, ok := counts[key{k, lvl}]; ok {
-				fmt.Fprintf(bw, "srvctl_ad_findings{kind=%s,level=%s} %d\n", label(string(k)), label(lvl.String()), n)
+				sample(fmt.Sprintf("srvctl_ad_findings{kind=%s,level=%s}", label(string(k)), label(lvl.String())), n)
 			}
 		}
 	}
 	metric("srvctl_ad_ldap_operations", "LDAP operations the audit took.")
-	fmt.Fprintf(bw, "srvctl_ad_ldap_operations %d\n", r.Operations)
+	sample("srvctl_ad_ldap_operations", r.Operations)
 	metric("srvctl_ad_last_run_timestamp_seconds", "When the audit started (Unix time).")
-	fmt.Fprintf(bw, "srvctl_ad_last_run_timestamp_seconds %s\n", strconv.FormatFloat(float64(r.Time.UnixMilli())/1000, 'g', -1, 64))
+	sample("srvctl_ad_last_run_timestamp_seconds", strconv.FormatFloat(float64(r.Time.UnixMilli())/1000, 'g', -1, 64))
 	metric("srvctl_ad_duration_seconds", "How long the audit took.")
-	fmt.Fprintf(bw, "srvctl_ad_duration_seconds %s\n", strconv.FormatFloat(r.Duration.Seconds(), 'g', -1, 64))
+	sample("srvctl_ad_duration_seconds", strconv.FormatFloat(r.Duration.Seconds(), 'g', -1, 64))
 	metric("srvctl_ad_status", "Monitoring Plugins level of the whole AD audit.")
-	fmt.Fprintf(bw, "srvctl_ad_status %d\n", r.Level)
+	sample("srvctl_ad_status", int(r.Level))
 	return bw.Flush()
 }
 

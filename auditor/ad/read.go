@@ -2,6 +2,7 @@ package ad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor/ad/wire"
 	"github.com/srvctl/srvctl/zones"
@@ -21,6 +23,7 @@ import (
 type zoneInfo struct {
 	dn        string
 	partition string
+	base      string            // the partition's MicrosoftDNS container
 	allow     *wire.AllowUpdate // nil: no ALLOW_UPDATE property
 	aging     bool
 	noRefresh time.Duration
@@ -55,8 +58,25 @@ func (a *account) disabled() bool { return a.uac&0x2 != 0 }
 // serverTrust reports SERVER_TRUST_ACCOUNT (0x2000): a domain controller.
 func (a *account) serverTrust() bool { return a.uac&0x2000 != 0 }
 
-// token is the account's security token.
-func (a *account) token() wire.Token { return wire.NewToken(a.sid, a.groups...) }
+// token is the account's security token as the DNS server sees it when
+// the host signs a secure dynamic update: a network logon with Kerberos
+// (GSS-TSIG), and a domain controller's when the account is one.
+func (a *account) token() wire.Token {
+	return wire.NetworkToken(a.sid, wire.Logon{Kerberos: true, DomainController: a.serverTrust()}, a.groups...)
+}
+
+// withGroup is tok with the group g added, as it is once the account is
+// made a member.
+func withGroup(tok wire.Token, g wire.SID) wire.Token {
+	if !tok.Contains(g) {
+		tok.Groups = append(slices.Clip(tok.Groups), g)
+	}
+	return tok
+}
+
+// memberToken is the token of a KMS host that holds the group g and
+// nothing else of note: what a grant to the group gives a member.
+func memberToken(g wire.SID) wire.Token { return wire.NetworkToken(g, wire.Logon{Kerberos: true}) }
 
 // accountAttrs are read for every account.
 var accountAttrs = []string{"sAMAccountName", "dNSHostName", "objectSid", "userAccountControl"}
@@ -112,11 +132,16 @@ func (c *Client) partitions() []struct{ name, dn string } {
 	}
 }
 
-// findZones finds the zones named (canonical) in the directory: one
-// one-level search per partition (per 100 zones), a later partition only
-// for zones an earlier one lacks.
-func (c *Client) findZones(ctx context.Context, names []string) (map[string]*zoneInfo, error) {
-	found := map[string]*zoneInfo{}
+// findZones finds the zones named (canonical) in the directory: per
+// partition, a later one only for zones an earlier one lacks, one
+// one-level search with the zones' names in an OR filter (one per 100
+// zones), or, for more than 100 zones, one paged search for every zone of
+// the partition, so that thousands of zones take a few pages, not
+// thousands of filter terms. A partition this DC cannot search (absent,
+// or held by another DC: a referral) is skipped; skipped says which and
+// why.
+func (c *Client) findZones(ctx context.Context, names []string) (found map[string]*zoneInfo, skipped []string, err error) {
+	found = map[string]*zoneInfo{}
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -131,29 +156,68 @@ func (c *Client) findZones(ctx context.Context, names []string) (map[string]*zon
 		if len(terms) == 0 {
 			break
 		}
-		for _, filter := range orFilters("(objectClass=dnsZone)", terms, filterChunk) {
+		filters := []string{"(objectClass=dnsZone)"}
+		if len(terms) <= filterChunk {
+			filters = orFilters("(objectClass=dnsZone)", terms, filterChunk)
+		}
+		for _, filter := range filters {
 			entries, err := c.searchPaged(ctx, ldap.NewSearchRequest(p.dn, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
 				filter, []string{"dc", "dNSProperty"}, nil))
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-				break // no such partition
+			if skip, referral, why := partitionSkip(err); skip {
+				if referral {
+					skipped = append(skipped, p.name+" ("+why+")")
+					c.log.Warn("DNS partition not searched: another DC holds it", zap.String("partition", p.dn), zap.String("why", why))
+				} else {
+					c.log.Debug("DNS partition not searched", zap.String("partition", p.dn), zap.String("why", why))
+				}
+				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("ad: searching zones in %s on %s: %w", p.dn, c.ep, err)
+				return nil, nil, fmt.Errorf("ad: searching zones in %s on %s: %w", p.dn, c.ep, err)
 			}
 			for _, e := range entries {
 				name := zones.Canonical(e.GetAttributeValue("dc"))
 				if want[name] && found[name] == nil {
-					found[name] = parseZone(e, p.name)
+					found[name] = parseZone(e, p.name, p.dn)
 				}
 			}
 		}
 	}
-	return found, nil
+	return found, skipped, nil
 }
 
-// parseZone decodes a zone's dNSProperty values.
-func parseZone(e *ldap.Entry, partition string) *zoneInfo {
-	z := &zoneInfo{dn: e.DN, partition: partition, noRefresh: wire.DefaultInterval, refresh: wire.DefaultInterval}
+// partitionSkip classifies the error of a search in a DNS partition's
+// MicrosoftDNS container: skip is true when the search failed only
+// because this DC cannot search there, which is no failure of the audit:
+// the container does not exist here (no such object: the partition, or
+// its MicrosoftDNS container, is absent), or another DC holds the
+// partition (a referral, result code 10, e.g. ForestDnsZones asked of a DC
+// that does not replicate it). referral tells the latter: a zone there is
+// not seen. Every other error (nil included) is no skip.
+func partitionSkip(err error) (skip, referral bool, why string) {
+	var le *ldap.Error
+	if err == nil || !errors.As(err, &le) {
+		return false, false, ""
+	}
+	switch le.ResultCode {
+	case ldap.LDAPResultNoSuchObject:
+		return true, false, "no such container on this DC"
+	case ldap.LDAPResultReferral:
+		why = "this DC does not hold it: it referred the search to another DC"
+		// AD names the DC in the diagnostic: "0000202B: RefErr: ...,
+		// 1 access points\n\tref 1: 'corp.example'".
+		if d := strings.Join(strings.Fields(le.Err.Error()), " "); d != "" {
+			why += " (" + d + ")"
+		}
+		return true, true, why
+	}
+	return false, false, ""
+}
+
+// parseZone decodes a zone's dNSProperty values; base is the container
+// it was found in.
+func parseZone(e *ldap.Entry, partition, base string) *zoneInfo {
+	z := &zoneInfo{dn: e.DN, partition: partition, base: base, noRefresh: wire.DefaultInterval, refresh: wire.DefaultInterval}
 	for i, v := range e.GetRawAttributeValues("dNSProperty") {
 		p, err := wire.ParseDNSProperty(v)
 		if err != nil {
@@ -193,16 +257,128 @@ func propErr(problems *[]string, p wire.DNSProperty, err error) {
 	}
 }
 
-// readNode reads the node dn: records, tombstone state and security
-// descriptor (owner, group and DACL).
+// nodeAttrs are read of every node (with the SD flags control).
+var nodeAttrs = []string{"dnsRecord", "dNSTombstoned", "nTSecurityDescriptor"}
+
+// nodeRef is a node to read: its DN, its name relative to its zone, and
+// the MicrosoftDNS container of its partition.
+type nodeRef struct {
+	dn, rel, base string
+}
+
+// readNodes reads the nodes of refs: per partition, one paged subtree
+// search for the nodes of every zone there named like one of them (a node
+// alone in its partition: one base search), so that the round trips do
+// not grow with the zones; a node the search does not return does not
+// exist. When a partition's search fails, its nodes are read one by one
+// instead. The result and error of refs[i] are out[i] and errs[i].
+func (c *Client) readNodes(ctx context.Context, refs []nodeRef) (out []*nodeInfo, errs []error) {
+	out, errs = make([]*nodeInfo, len(refs)), make([]error, len(refs))
+	byBase := map[string][]int{}
+	var bases []string
+	for i, r := range refs {
+		if _, ok := byBase[r.base]; !ok {
+			bases = append(bases, r.base)
+		}
+		byBase[r.base] = append(byBase[r.base], i)
+	}
+	var single []int
+	for _, base := range bases {
+		idx := byBase[base]
+		if len(idx) == 1 {
+			single = append(single, idx[0])
+			continue
+		}
+		entries, err := c.searchNodes(ctx, base, refs, idx)
+		if err != nil {
+			if ctx.Err() != nil {
+				for _, i := range idx {
+					errs[i] = err
+				}
+				continue
+			}
+			c.log.Warn("searching the nodes of a partition failed; reading them one by one", zap.String("partition", base), zap.Error(err))
+			single = append(single, idx...)
+			continue
+		}
+		byKey := map[string]*ldap.Entry{}
+		for _, e := range entries {
+			byKey[dnKey(e.DN)] = e
+		}
+		for _, i := range idx {
+			out[i] = parseNode(refs[i].dn, byKey[dnKey(refs[i].dn)])
+		}
+	}
+	c.forEach(ctx, len(single), func(k int) {
+		i := single[k]
+		out[i], errs[i] = c.readNode(ctx, refs[i].dn)
+	})
+	if err := ctx.Err(); err != nil {
+		for i := range errs {
+			if out[i] == nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return out, errs
+}
+
+// searchNodes finds, below base, the dnsNode objects named like the nodes
+// refs[idx] (one paged subtree search per 100 distinct names).
+func (c *Client) searchNodes(ctx context.Context, base string, refs []nodeRef, idx []int) ([]*ldap.Entry, error) {
+	var terms []string
+	seen := map[string]bool{}
+	for _, i := range idx {
+		if r := refs[i].rel; !seen[r] {
+			seen[r] = true
+			terms = append(terms, "(name="+ldap.EscapeFilter(r)+")")
+		}
+	}
+	var out []*ldap.Entry
+	for _, filter := range orFilters("(objectClass=dnsNode)", terms, filterChunk) {
+		entries, err := c.searchPaged(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			filter, nodeAttrs, []ldap.Control{sdFlags(sdOwnerGroupDACL)}))
+		if err != nil {
+			return nil, fmt.Errorf("ad: searching the nodes in %s on %s: %w", base, c.ep, err)
+		}
+		out = append(out, entries...)
+	}
+	return out, nil
+}
+
+// dnKey is a DN in a form that compares equal for equal DNs: attribute
+// types and values lower case, escaping undone.
+func dnKey(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(dn)
+	}
+	var b strings.Builder
+	for _, rdn := range p.RDNs {
+		for _, a := range rdn.Attributes {
+			fmt.Fprintf(&b, "%q=%q+", strings.ToLower(a.Type), strings.ToLower(a.Value))
+		}
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// readNode reads the node dn with a base search: records, tombstone state
+// and security descriptor (owner, group and DACL).
 func (c *Client) readNode(ctx context.Context, dn string) (*nodeInfo, error) {
-	e, err := c.entry(ctx, dn, []string{"dnsRecord", "dNSTombstoned", "nTSecurityDescriptor"}, sdFlags(sdOwnerGroupDACL))
+	e, err := c.entry(ctx, dn, nodeAttrs, sdFlags(sdOwnerGroupDACL))
 	if err != nil {
 		return nil, fmt.Errorf("ad: reading %s on %s: %w", dn, c.ep, err)
 	}
+	return parseNode(dn, e), nil
+}
+
+// parseNode decodes the node dn from its entry; nil means it does not
+// exist.
+func parseNode(dn string, e *ldap.Entry) *nodeInfo {
 	n := &nodeInfo{dn: dn}
 	if e == nil {
-		return n, nil
+		return n
 	}
 	n.exists = true
 	n.tombstoned = strings.EqualFold(e.GetAttributeValue("dNSTombstoned"), "TRUE")
@@ -225,7 +401,7 @@ func (c *Client) readNode(ctx context.Context, dn string) (*nodeInfo, error) {
 	} else {
 		n.sd = sd
 	}
-	return n, nil
+	return n
 }
 
 // groupInfo is the KMS host group as read.
@@ -334,6 +510,15 @@ type hostKey struct {
 	account string // as configured, "" for a dNSHostName lookup
 }
 
+// names reports whether a is the account h names: by sAMAccountName (the
+// trailing $ optional) when h names one, else by dNSHostName.
+func (h hostKey) names(a *account) bool {
+	if h.account != "" {
+		return strings.EqualFold(a.sam, h.account) || strings.EqualFold(a.sam, h.account+"$")
+	}
+	return strings.EqualFold(a.dnsHostName, strings.TrimSuffix(h.name, "."))
+}
+
 // findAccounts finds the accounts of the hosts (one search per 100 hosts)
 // and reads each one's tokenGroups (a base search each, in parallel).
 func (c *Client) findAccounts(ctx context.Context, hosts []hostKey) (map[hostKey]*account, error) {
@@ -370,8 +555,7 @@ func (c *Client) findAccounts(ctx context.Context, hosts []hostKey) (map[hostKey
 	for _, h := range hosts {
 		var match *account
 		for _, a := range all {
-			if h.account != "" && (strings.EqualFold(a.sam, h.account) || strings.EqualFold(a.sam, h.account+"$")) ||
-				h.account == "" && strings.EqualFold(a.dnsHostName, strings.TrimSuffix(h.name, ".")) {
+			if h.names(a) {
 				match = a
 				if h.account == "" || strings.EqualFold(a.sam, h.account) {
 					break

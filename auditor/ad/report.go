@@ -35,9 +35,10 @@ const (
 	KindOwnerForeign  Kind = "owner-not-configured" // the owner is an account that is not a configured host
 
 	// Records.
-	KindStale   Kind = "stopped-refreshing" // a record's host stopped refreshing it: a stale candidate
-	KindStatic  Kind = "static"             // a static record: never scavenged
-	KindDiffers Kind = "differs-from-dns"   // the directory holds other records than the DNS servers answer
+	KindStale      Kind = "stopped-refreshing" // a record's host stopped refreshing it: a stale candidate
+	KindAgeUnknown Kind = "age-unknown"        // aging is off: refreshes do not move TimeStamps, so no record's age can be judged
+	KindStatic     Kind = "static"             // a static record: never scavenged
+	KindDiffers    Kind = "differs-from-dns"   // the directory holds other records than the DNS servers answer
 
 	// The group and the accounts.
 	KindNoGroup         Kind = "no-group"         // the KMS host group does not exist
@@ -55,7 +56,7 @@ var defaultLevel = map[Kind]auditor.Level{
 	KindReadError: auditor.Unknown, KindNoNode: auditor.Warning, KindTombstoned: auditor.Warning,
 	KindNullDACL: auditor.Warning, KindCannotUpdate: auditor.Critical, KindRecordOnly: auditor.Warning,
 	KindOwnerDisabled: auditor.Warning, KindOwnerDeleted: auditor.Warning, KindOwnerForeign: auditor.Warning,
-	KindStale: auditor.Warning, KindStatic: auditor.OK, KindDiffers: auditor.Warning,
+	KindStale: auditor.Warning, KindAgeUnknown: auditor.OK, KindStatic: auditor.OK, KindDiffers: auditor.Warning,
 	KindNoGroup: auditor.Warning, KindGroupType: auditor.Warning, KindNotInGroup: auditor.Warning,
 	KindExtraMember: auditor.Warning, KindNoAccount: auditor.Warning, KindAccountDisabled: auditor.Warning,
 }
@@ -217,11 +218,15 @@ type Record struct {
 	Serial uint32 `json:"serial"`
 	// Static records (TimeStamp 0) are never scavenged.
 	Static bool `json:"static"`
-	// RefreshedAt is when a dynamic update last refreshed it (to the hour).
+	// RefreshedAt is the record's TimeStamp (to the hour): in a zone that
+	// ages records (Zone.Aging), when a dynamic update last refreshed it;
+	// without aging, refreshes leave it alone and it is when the record
+	// was added or last changed.
 	RefreshedAt time.Time `json:"refreshed_at,omitzero"`
-	// Stale reports that it is older than 24 h plus the zone's no-refresh
-	// and refresh intervals: its host stopped refreshing it. StaleSince
-	// is when it crossed that line.
+	// Stale reports that the zone ages records and RefreshedAt is older
+	// than 24 h plus the zone's no-refresh and refresh intervals: its
+	// host stopped refreshing it. StaleSince is when it crossed that line.
+	// Without aging no record is stale: its age cannot be judged.
 	Stale      bool      `json:"stale"`
 	StaleSince time.Time `json:"stale_since,omitzero"`
 }
@@ -249,24 +254,35 @@ type HostAccess struct {
 	Reason string `json:"reason"`
 }
 
-// Refresh is what the directory says of one SRV record's refreshes, for
-// the audit's stale detection.
+// Refresh is what the directory says of one SRV record's refreshes.
 type Refresh struct {
-	Zone   string `json:"zone"`
-	Target string `json:"target"`
-	Port   uint16 `json:"port"`
+	Zone     string `json:"zone"`
+	Target   string `json:"target"`
+	Port     uint16 `json:"port"`
+	Priority uint16 `json:"priority"`
+	Weight   uint16 `json:"weight"`
 	// Static records are never refreshed and never scavenged.
 	Static bool `json:"static"`
-	// LastRefresh is when the host last refreshed the record.
+	// Aging reports that the zone ages records: only then does a refresh
+	// move LastRefresh, and only then is Stale decided.
+	Aging bool `json:"aging"`
+	// LastRefresh is the record's TimeStamp: when its host last refreshed
+	// it if Aging, else when it was added or last changed.
 	LastRefresh time.Time `json:"last_refresh,omitzero"`
-	// Stale: the host stopped refreshing (LastRefresh is older than 24 h
-	// plus the zone's no-refresh and refresh intervals) since StaleSince.
+	// Stale: Aging, and the host stopped refreshing (LastRefresh is older
+	// than 24 h plus the zone's no-refresh and refresh intervals) since
+	// StaleSince.
 	Stale      bool      `json:"stale"`
 	StaleSince time.Time `json:"stale_since,omitzero"`
 }
 
-// Refreshes lists, per zone and SRV record, when its host last refreshed
-// it and whether it stopped: the feed for the audit's stale detection.
+// Refreshes lists, per zone and SRV record, what the directory says of
+// its refreshes: its TimeStamp, whether the zone ages records (without
+// aging a TimeStamp says nothing about refreshes) and whether the record
+// is stale by the zone's intervals. The audit only reports them (and
+// WritePrometheus exports them); what to do with a stale record, e.g.
+// count it as a stale candidate in the DNS audit's stale detection or
+// delete it, is the caller's decision.
 func (r *Report) Refreshes() []Refresh {
 	var out []Refresh
 	for _, z := range r.Zones {
@@ -274,8 +290,8 @@ func (r *Report) Refreshes() []Refresh {
 			continue
 		}
 		for _, rec := range z.Node.Records {
-			out = append(out, Refresh{Zone: z.Zone, Target: rec.Target, Port: rec.Port, Static: rec.Static,
-				LastRefresh: rec.RefreshedAt, Stale: rec.Stale, StaleSince: rec.StaleSince})
+			out = append(out, Refresh{Zone: z.Zone, Target: rec.Target, Port: rec.Port, Priority: rec.Priority, Weight: rec.Weight,
+				Static: rec.Static, Aging: z.Aging, LastRefresh: rec.RefreshedAt, Stale: rec.Stale, StaleSince: rec.StaleSince})
 		}
 	}
 	return out

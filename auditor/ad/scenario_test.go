@@ -62,8 +62,8 @@ func TestScenario(t *testing.T) {
 			t.Errorf("KMS2's finding %q lacks %q", f2.Detail, part)
 		}
 	}
-	if !hasLine(f2.Fix, `dsacls "`+node+`" /G "SRVCTL\Key Management Service Group:GA"`) ||
-		!hasLine(f2.Fix, "Set-Acl", "'AD:"+node+"'", "'"+dc.GroupSID+"'", "GenericAll", "Allow") ||
+	if !hasLine(f2.Fix, `dsacls "`+node+`" /G "SRVCTL\Key Management Service Group:RPWP"`) ||
+		!hasLine(f2.Fix, "Set-Acl", "'AD:"+node+"'", "'"+dc.GroupSID+"'", "'ReadProperty, WriteProperty', 'Allow'") ||
 		!hasLine(f2.Fix, "samba-tool dsacl set", "--objectdn='"+node+"'", "--sddl='(A;;RPWP;;;"+dc.GroupSID+")'") {
 		t.Errorf("KMS2's fix lacks the grant commands for %s and %s:\n%s", node, dc.GroupSID, strings.Join(f2.Fix, "\n"))
 	}
@@ -91,9 +91,11 @@ func TestScenario(t *testing.T) {
 		t.Fatalf("PlanGrant: %v", err)
 	}
 	t.Logf("plan:\n%s", g)
-	wantACE := "(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;" + dc.GroupSID + ")"
+	// Read and write property, no more: no WRITE_DAC or WRITE_OWNER that
+	// would let one KMS host take the node from the others.
+	wantACE := "(A;;RPWP;;;" + dc.GroupSID + ")"
 	if g.NothingToDo || !g.Exists || g.ACE != wantACE || g.NodeDN != node || g.Group != `SRVCTL\Key Management Service Group` ||
-		g.Description != `allow SRVCTL\Key Management Service Group (`+dc.GroupSID+`) full control on the node` {
+		g.Description != `allow SRVCTL\Key Management Service Group (`+dc.GroupSID+`) to read and write the node's properties (RPWP): its members may add, change and delete the records, nothing more` {
 		t.Errorf("plan: %+v", g)
 	}
 	if strings.Replace(g.After, wantACE, "", 1) != g.Before || strings.Contains(g.Before, wantACE) {
@@ -178,5 +180,23 @@ func TestScenario(t *testing.T) {
 	}
 	if after := dc.SDDL(t, other); after != before {
 		t.Errorf("a refused grant changed the DACL:\nbefore %s\nafter  %s", before, after)
+	}
+
+	// RPWP is enough for everything a KMS host does: KMS2 deletes KMS1's
+	// record, then the last one, which tombstones the node (a write of
+	// dNSTombstoned).
+	cc := dc.KinitKeytab(t, kms2.SAM, kms2.Keytab)
+	for _, script := range []string{
+		"update delete _vlmcs._tcp." + dc.Zone + " SRV 0 100 1688 " + kms1.DNSHostName + ".",
+		"update delete _vlmcs._tcp." + dc.Zone + " SRV",
+	} {
+		out, err := dc.NSUpdateGSS(t, cc, script)
+		t.Logf("nsupdate as KMS2$: %s (%v):\n%s", script, err, out)
+	}
+	if got := served(t, dc, "_vlmcs._tcp."+dc.Zone); len(got) != 0 {
+		t.Errorf("after KMS2 deleted the RRset: %v", got)
+	}
+	if e := dc.Entry(t, node, "dNSTombstoned"); e == nil || e.GetAttributeValue("dNSTombstoned") != "TRUE" {
+		t.Errorf("KMS2's deletion of the last record did not tombstone the node: %v", e)
 	}
 }

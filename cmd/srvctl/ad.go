@@ -154,7 +154,9 @@ func newADCmd(g *globals) *cobra.Command {
 		Short: "Grant the KMS host group write access to each zone's _vlmcs._tcp node",
 		Long: `grant prints, per AD-integrated zone, the exact DACL change that lets the KMS
 host group (ad.group) update the _vlmcs._tcp node: one allow ACE for the
-group's SID, full control, added after the explicit ACEs. It changes nothing
+group's SID granting read and write property (RPWP: enough to add and delete
+the records, not to change the node's permissions or owner), added after the
+explicit ACEs. It changes nothing
 unless --apply is given; then it writes the node's DACL only (SD flags
 control), refusing if the DACL changed since it was read, and reads it back
 to confirm that the ACE is there and every old ACE still is. It never removes
@@ -210,6 +212,8 @@ func (g *globals) runGrant(cmd *cobra.Command, o *grantOptions) error {
 		switch {
 		case !gr.Exists:
 			failed = append(failed, strings.TrimSuffix(z.Name, "."))
+		case gr.NothingToDo && gr.Blocked:
+			failed = append(failed, strings.TrimSuffix(z.Name, "."))
 		case gr.NothingToDo:
 		case !o.apply:
 			fmt.Fprintln(g.stdout, "  (not applied: run again with --apply)")
@@ -221,6 +225,9 @@ func (g *globals) runGrant(cmd *cobra.Command, o *grantOptions) error {
 			}
 			log.Info("ACE added", zap.String("zone", z.Name), zap.String("node", gr.NodeDN))
 			fmt.Fprintln(g.stdout, "  applied, and read back: the ACE is in the DACL and every earlier ACE still is")
+			if gr.Blocked {
+				failed = append(failed, strings.TrimSuffix(z.Name, "."))
+			}
 		}
 	}
 	if len(failed) > 0 {

@@ -114,7 +114,7 @@ func TestADScenario(t *testing.T) {
 	r = srvctlAD(t, dc, "-c", cfg, "audit", "ad")
 	nodeDN := "DC=_vlmcs._tcp," + dc.ZoneDN
 	for _, want := range []string{
-		`dsacls "` + nodeDN + `" /G "SRVCTL\Key Management Service Group:GA"`,
+		`dsacls "` + nodeDN + `" /G "SRVCTL\Key Management Service Group:RPWP"`,
 		"samba-tool dsacl set",
 		"--objectdn='" + nodeDN + "'",
 		"(A;;RPWP;;;" + dc.GroupSID + ")",
@@ -177,6 +177,13 @@ func TestADScenario(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &combined); err != nil || combined.Level != "CRITICAL" || combined.DNSLevel == "" || len(combined.AD) == 0 {
 		t.Errorf("srvctl audit -o json with ad: %v %+v\n%s", err, combined, r.stdout)
+	}
+
+	// A deny for the group comes first: the grant cannot help, and says so.
+	dc.AddACE(t, nodeDN, "(D;;WP;;;"+dc.GroupSID+")")
+	r = srvctlAD(t, dc, "-c", cfg, "ad", "grant", "--apply")
+	if r.code != 1 || !strings.Contains(r.stdout, "remove what denies it") {
+		t.Errorf("ad grant --apply behind a deny ACE: exit %d, want 1 saying what to remove\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

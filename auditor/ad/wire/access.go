@@ -8,7 +8,8 @@ import (
 // Token is the security context of an account as the access check sees it:
 // its own SID and every group SID it holds (transitively, as tokenGroups
 // lists them). It matches exactly the SIDs it holds: build it with
-// NewToken to include Everyone and Authenticated Users.
+// NewToken to include Everyone and Authenticated Users, or NetworkToken
+// for the token of a network logon.
 type Token struct {
 	User   SID
 	Groups []SID
@@ -22,6 +23,41 @@ func NewToken(user SID, groups ...SID) Token {
 	for _, wk := range []SID{Everyone, AuthenticatedUsers} {
 		if !t.Contains(wk) {
 			t.Groups = append(t.Groups, wk)
+		}
+	}
+	return t
+}
+
+// Logon says how an account logged on, for NetworkToken.
+type Logon struct {
+	// Kerberos: it authenticated to the KDC with its own credentials (a
+	// GSS-TSIG update's signer does), so the token holds Authentication
+	// authority asserted identity (S-1-18-1).
+	Kerberos bool
+	// DomainController: it is a domain controller's account
+	// (userAccountControl has SERVER_TRUST_ACCOUNT, 0x2000), so the token
+	// holds Enterprise Domain Controllers (S-1-5-9).
+	DomainController bool
+}
+
+// NetworkToken returns the token a domain controller builds for an
+// account that logs on over the network, as the DNS server does for the
+// signer of a secure dynamic update: NewToken's SIDs plus NETWORK
+// (S-1-5-2) and This Organization (S-1-5-15), and those l adds. Samba 4.17
+// leaves This Organization out (it adds the others); Windows adds it for
+// accounts of its own forest.
+func NetworkToken(user SID, l Logon, groups ...SID) Token {
+	t := NewToken(user, groups...)
+	extra := []SID{Network, ThisOrganization}
+	if l.Kerberos {
+		extra = append(extra, AuthenticationAuthorityAsserted)
+	}
+	if l.DomainController {
+		extra = append(extra, EnterpriseDomainControllers)
+	}
+	for _, s := range extra {
+		if !t.Contains(s) {
+			t.Groups = append(t.Groups, s)
 		}
 	}
 	return t

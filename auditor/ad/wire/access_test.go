@@ -269,6 +269,52 @@ func TestNewToken(t *testing.T) {
 	}
 }
 
+// A network logon's token holds NETWORK and This Organization; a
+// Kerberos one Authentication authority asserted identity; a domain
+// controller's Enterprise Domain Controllers. A deny or an allow for any of
+// them decides for the account.
+func TestNetworkToken(t *testing.T) {
+	dcSID := kms1SID.Domain().WithRID(1000)
+	for _, tc := range []struct {
+		name  string
+		user  wire.SID
+		logon wire.Logon
+		want  []wire.SID
+	}{
+		{"plain", kms2SID, wire.Logon{}, []wire.SID{groupSID, wire.Network, wire.Everyone, wire.AuthenticatedUsers, wire.ThisOrganization}},
+		{"kerberos", kms2SID, wire.Logon{Kerberos: true},
+			[]wire.SID{groupSID, wire.Network, wire.Everyone, wire.AuthenticatedUsers, wire.ThisOrganization, wire.AuthenticationAuthorityAsserted}},
+		{"domain controller", dcSID, wire.Logon{Kerberos: true, DomainController: true},
+			[]wire.SID{groupSID, wire.Network, wire.Everyone, wire.AuthenticatedUsers, wire.ThisOrganization, wire.AuthenticationAuthorityAsserted, wire.EnterpriseDomainControllers}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// NETWORK among the groups is not added twice.
+			tok := wire.NetworkToken(tc.user, tc.logon, groupSID, wire.Network)
+			if diff := cmp.Diff(wire.Token{User: tc.user, Groups: tc.want}, tok); diff != "" {
+				t.Errorf("NetworkToken (-want +got):\n%s", diff)
+			}
+		})
+	}
+	kerberos := wire.NetworkToken(kms2SID, wire.Logon{Kerberos: true}, groupSID)
+	dc := wire.NetworkToken(dcSID, wire.Logon{Kerberos: true, DomainController: true})
+	for _, tc := range []struct {
+		name string
+		sd   *wire.SecurityDescriptor
+		tok  wire.Token
+		want wire.Verdict
+	}{
+		{"deny NETWORK before the group's grant", node(denyACE(wire.Network, wire.RightWriteProperty), allowACE(groupSID, wire.RightReadProperty|wire.RightWriteProperty)), kerberos, wire.Cannot},
+		{"deny S-1-18-1 before the group's grant", node(denyACE(wire.AuthenticationAuthorityAsserted, wire.RightWriteProperty), allowACE(groupSID, wire.FullControl)), kerberos, wire.Cannot},
+		{"deny This Organization before the group's grant", node(denyACE(wire.ThisOrganization, wire.RightWriteProperty), allowACE(groupSID, wire.FullControl)), kerberos, wire.Cannot},
+		{"a DC by Enterprise Domain Controllers", node(allowACE(wire.EnterpriseDomainControllers, wire.FullControl)), dc, wire.CanUpdate},
+		{"a KMS host is no DC", node(allowACE(wire.EnterpriseDomainControllers, wire.FullControl)), kerberos, wire.Cannot},
+	} {
+		if got := wire.CheckAccess(tc.sd, tc.tok).Verdict; got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestAccessExplains(t *testing.T) {
 	deny := denyACE(kms2SID, wire.RightWriteProperty)
 	a := wire.CheckAccess(node(allowACE(kms1SID, wire.FullControl), deny, allowACE(groupSID, wire.FullControl)), wire.NewToken(kms2SID, groupSID))

@@ -209,7 +209,8 @@ func FuzzParseACL(f *testing.F) {
 
 func FuzzParseSecurityDescriptor(f *testing.F) {
 	addSeeds(f)
-	tokens := []wire.Token{wire.NewToken(kms1SID, groupSID), wire.NewToken(kms2SID), wire.NewToken(wire.Everyone)}
+	tokens := []wire.Token{wire.NewToken(kms1SID, groupSID), wire.NewToken(kms2SID), wire.NewToken(wire.Everyone),
+		wire.NetworkToken(kms2SID, wire.Logon{Kerberos: true, DomainController: true}, groupSID)}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := bytes.Clone(b)
 		sd, err := wire.ParseSecurityDescriptor(in)

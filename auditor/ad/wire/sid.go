@@ -36,6 +36,10 @@ var (
 	// OwnerRights is S-1-3-4 (SDDL OW): ACEs for it replace the owner's
 	// implicit READ_CONTROL and WRITE_DAC.
 	OwnerRights = SID{Authority: 3, SubAuthorities: []uint32{4}}
+	// Network is S-1-5-2 (SDDL NU): in the token of every account that
+	// logged on over the network, as a DNS server sees a dynamic update's
+	// signer.
+	Network = SID{Authority: 5, SubAuthorities: []uint32{2}}
 	// Anonymous is S-1-5-7 (SDDL AN).
 	Anonymous = SID{Authority: 5, SubAuthorities: []uint32{7}}
 	// EnterpriseDomainControllers is S-1-5-9 (SDDL ED).
@@ -46,6 +50,18 @@ var (
 	// AuthenticatedUsers is S-1-5-11 (SDDL AU): in the token of every
 	// authenticated account, computer accounts included.
 	AuthenticatedUsers = SID{Authority: 5, SubAuthorities: []uint32{11}}
+	// ThisOrganization is S-1-5-15: Windows adds it to the token of an
+	// account of the same forest (Samba 4.17 does not).
+	ThisOrganization = SID{Authority: 5, SubAuthorities: []uint32{15}}
+	// AuthenticationAuthorityAsserted is S-1-18-1 (SDDL AS),
+	// "Authentication authority asserted identity": in the token of an
+	// account that authenticated with its own credentials to the KDC
+	// (Kerberos), as a GSS-TSIG update's signer has.
+	AuthenticationAuthorityAsserted = SID{Authority: 18, SubAuthorities: []uint32{1}}
+	// ServiceAsserted is S-1-18-2 (SDDL SS), "Service asserted identity":
+	// in the token of an account a service logged on for it (S4U), never
+	// with AuthenticationAuthorityAsserted.
+	ServiceAsserted = SID{Authority: 18, SubAuthorities: []uint32{2}}
 	// LocalSystem is S-1-5-18 (SDDL SY).
 	LocalSystem = SID{Authority: 5, SubAuthorities: []uint32{18}}
 	// BuiltinAdministrators is S-1-5-32-544 (SDDL BA).
