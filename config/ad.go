@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -147,25 +146,11 @@ func (l *loader) adBind(f field, a AD) ADBind {
 			l.probs.add(m.get("user").path, "%s", msg)
 		}
 	}
-	file := func(key string, secret bool) (string, string) {
-		s, kf := str(key)
-		if s == "" {
-			return "", ""
-		}
-		written := s
-		if secret && isCredentialName(s) {
-			if d := l.env["CREDENTIALS_DIRECTORY"]; d != "" {
-				s = filepath.Join(d, s)
-			}
-		}
-		p, _ := l.path(kf, s)
-		return p, written
-	}
 	var pwWritten string
-	b.PasswordFile, pwWritten = file("password_file", true)
-	b.Keytab, _ = file("keytab", true)
-	b.CCache, _ = file("ccache", false)
-	b.Krb5Conf, _ = file("krb5_conf", false)
+	b.PasswordFile, pwWritten = l.credentialFile(m.get("password_file"), true)
+	b.Keytab, _ = l.credentialFile(m.get("keytab"), true)
+	b.CCache, _ = l.credentialFile(m.get("ccache"), false)
+	b.Krb5Conf, _ = l.credentialFile(m.get("krb5_conf"), false)
 	b.Realm, _ = str("realm")
 	b.Principal, _ = str("principal")
 	b.SPN, _ = str("spn")
@@ -195,13 +180,7 @@ func (l *loader) adBind(f field, a AD) ADBind {
 		if b.Principal == "" {
 			b.Principal = b.User
 		}
-		n := 0
-		for _, s := range []string{b.Keytab, b.CCache, b.PasswordFile} {
-			if s != "" {
-				n++
-			}
-		}
-		switch {
+		switch n := countSet(b.Keytab, b.CCache, b.PasswordFile); {
 		case n == 0:
 			l.probs.add(f.path, "kerberos needs one of keytab, ccache or password_file")
 		case n > 1:
@@ -218,23 +197,10 @@ func (l *loader) adBind(f field, a AD) ADBind {
 
 	if l.adSecrets {
 		if b.PasswordFile != "" {
-			data, msg := readSecretFile(b.PasswordFile, pwWritten, l.env["CREDENTIALS_DIRECTORY"])
-			if msg != "" {
-				l.probs.add(m.get("password_file").path, "%s", msg)
-			} else {
-				pw, _, _ := strings.Cut(string(data), "\n")
-				pw = strings.TrimRight(pw, "\r")
-				if pw == "" {
-					l.probs.add(m.get("password_file").path, "%s holds no password (its first line is empty)", b.PasswordFile)
-				}
-				b.Password = Secret(pw)
-			}
+			b.Password, _ = l.readPassword(m.get("password_file"), b.PasswordFile, pwWritten)
 		}
-		if b.Keytab != "" {
-			if _, msg := readSecretFile(b.Keytab, "", l.env["CREDENTIALS_DIRECTORY"]); msg != "" {
-				l.probs.add(m.get("keytab").path, "%s", msg)
-			}
-		}
+		l.checkPrivate(m.get("keytab"), b.Keytab)
+		l.checkPrivate(m.get("ccache"), b.CCache)
 	}
 	return b
 }

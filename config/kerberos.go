@@ -2,7 +2,6 @@ package config
 
 import (
 	"net"
-	"path/filepath"
 	"strings"
 )
 
@@ -68,28 +67,11 @@ func (l *loader) kerberos(z *Zone, m *fields, rfc2136 bool) bool {
 		s, _ := l.scalar(f)
 		return strings.TrimSpace(s), f
 	}
-	file := func(key string, secret bool) (string, string) {
-		s, f := str(key)
-		if s == "" {
-			return "", ""
-		}
-		written := s
-		if secret && isCredentialName(s) {
-			if d := l.env["CREDENTIALS_DIRECTORY"]; d != "" {
-				s = filepath.Join(d, s)
-			}
-		}
-		p, good := l.path(f, s)
-		if !good {
-			ok = false
-		}
-		return p, written
-	}
 	var pwWritten string
-	k.Keytab, _ = file("keytab", true)
-	k.CCache, _ = file("ccache", false)
-	k.PasswordFile, pwWritten = file("password_file", true)
-	k.Krb5Conf, _ = file("krb5_conf", false)
+	k.Keytab, _ = l.credentialFile(km.get("keytab"), true)
+	k.CCache, _ = l.credentialFile(km.get("ccache"), false)
+	k.PasswordFile, pwWritten = l.credentialFile(km.get("password_file"), true)
+	k.Krb5Conf, _ = l.credentialFile(km.get("krb5_conf"), false)
 	var rf, pf, sf field
 	k.Realm, rf = str("realm")
 	k.Principal, pf = str("principal")
@@ -111,13 +93,7 @@ func (l *loader) kerberos(z *Zone, m *fields, rfc2136 bool) bool {
 		}
 		k.ServerName = strings.ToLower(strings.TrimSuffix(k.ServerName, "."))
 	}
-	n := 0
-	for _, s := range []string{k.Keytab, k.CCache, k.PasswordFile} {
-		if s != "" {
-			n++
-		}
-	}
-	switch {
+	switch n := countSet(k.Keytab, k.CCache, k.PasswordFile); {
 	case n == 0:
 		l.probs.add(kf.path, "one of keytab, ccache or password_file is needed")
 		ok = false
@@ -136,31 +112,14 @@ func (l *loader) kerberos(z *Zone, m *fields, rfc2136 bool) bool {
 		}
 	}
 	if !l.noSecrets {
-		creds := l.env["CREDENTIALS_DIRECTORY"]
 		if k.PasswordFile != "" {
-			data, msg := readSecretFile(k.PasswordFile, pwWritten, creds)
-			if msg != "" {
-				l.probs.add(km.get("password_file").path, "%s", msg)
+			var good bool
+			if k.Password, good = l.readPassword(km.get("password_file"), k.PasswordFile, pwWritten); !good {
 				ok = false
-			} else {
-				pw, _, _ := strings.Cut(string(data), "\n")
-				k.Password = Secret(strings.TrimRight(pw, "\r"))
-				if k.Password == "" {
-					l.probs.add(km.get("password_file").path, "%s holds no password (its first line is empty)", k.PasswordFile)
-					ok = false
-				}
 			}
 		}
-		for key, path := range map[string]string{"keytab": k.Keytab, "ccache": k.CCache} {
-			if path == "" {
-				continue
-			}
-			// A keytab holds the account's keys, a ccache its TGT and
-			// session key: both are secrets.
-			if _, msg := readSecretFile(path, "", creds); msg != "" {
-				l.probs.add(km.get(key).path, "%s", msg)
-				ok = false
-			}
+		if !l.checkPrivate(km.get("keytab"), k.Keytab) || !l.checkPrivate(km.get("ccache"), k.CCache) {
+			ok = false
 		}
 	}
 	z.Kerberos = k
