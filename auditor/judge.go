@@ -271,8 +271,8 @@ func (a *Auditor) judge(req Request, v dnsview.Zone, served []zones.Record, resu
 		}
 		since := ""
 		if verdict.Failing && !verdict.Stale {
-			since = fmt.Sprintf("; failing in %s since %s (stale after %s and %s)", plural(verdict.Runs, "run"),
-				verdict.Since.UTC().Format("2006-01-02T15:04Z"), a.policyAfter(), plural(a.policyRuns(), "run"))
+			since = fmt.Sprintf("; failing in %s since %s (stale after %s and %s)", Plural(verdict.Runs, "run"),
+				verdict.Since.UTC().Format("2006-01-02T15:04Z"), a.policyAfter(), Plural(a.policyRuns(), "run"))
 		}
 		switch rr.Status {
 		case "cname":
@@ -462,7 +462,7 @@ func clientView(z *Zone, served []zones.Record) (string, Level) {
 	n := len(hosts)
 	switch {
 	case len(unknown) == n:
-		return fmt.Sprintf("%s published; targets not probed", plural(n, "host")), OK
+		return fmt.Sprintf("%s published; targets not probed", Plural(n, "host")), OK
 	case z.LiveTargets == 0 && len(unknown) > 0:
 		return fmt.Sprintf("no probed target answers as a KMS host (dead: %s); only the unprobed %s may work", strings.Join(dead, ", "), strings.Join(unknown, ", ")), Warning
 	case z.LiveTargets == 0:

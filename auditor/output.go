@@ -94,7 +94,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	s := r.Summarize()
 	fmt.Fprintf(bw, "\nAudit %s: %d zones: %d OK, %d WARNING, %d CRITICAL, %d UNKNOWN; %d of %d targets live (probe: %s); %s; %d of %d servers in sync\n",
-		r.Level, s.Zones, s.OK, s.Warning, s.Critical, s.Unknown, s.LiveTargets, s.Targets, cmp.Or(r.Probe, "none"), plural(s.StaleRecords, "stale record"), s.ServersInSync, s.Servers)
+		r.Level, s.Zones, s.OK, s.Warning, s.Critical, s.Unknown, s.LiveTargets, s.Targets, cmp.Or(r.Probe, "none"), Plural(s.StaleRecords, "stale record"), s.ServersInSync, s.Servers)
 	if !r.History {
 		bw.WriteString("(no probe history: stale detection is off for this run)\n")
 	}
@@ -109,10 +109,12 @@ func serverLine(s dnsview.Server) string {
 	if s.Status != dnsview.StatusOK {
 		return fmt.Sprintf("%s %s: %s", name, s.Status, s.Detail)
 	}
-	return fmt.Sprintf("%s serial %d, %s", name, s.Serial, plural(len(s.Records), "record"))
+	return fmt.Sprintf("%s serial %d, %s", name, s.Serial, Plural(len(s.Records), "record"))
 }
 
-func plural(n int, noun string) string {
+// Plural writes n and the noun, in the plural unless n is 1 ("1 zone",
+// "3 zones"), for the report writers of this package and auditor/ad.
+func Plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
@@ -153,7 +155,7 @@ func WriteNagios(w io.Writer, r *Report) error {
 				}
 			}
 			if len(names) > 0 {
-				parts = append(parts, fmt.Sprintf("%s: %s", lvl, joinShort(names, 5)))
+				parts = append(parts, fmt.Sprintf("%s: %s", lvl, JoinShort(names, 5)))
 			}
 		}
 		text = strings.Join(parts, "; ")
@@ -186,7 +188,9 @@ func WriteNagios(w io.Writer, r *Report) error {
 	return bw.Flush()
 }
 
-func joinShort(names []string, n int) string {
+// JoinShort joins the first n names with commas and says how many more
+// there are ("a, b and 3 more"), for one-line status texts.
+func JoinShort(names []string, n int) string {
 	if len(names) <= n {
 		return strings.Join(names, ", ")
 	}
@@ -206,7 +210,7 @@ func WritePrometheus(w io.Writer, r *Report) error {
 		metric(name, help, "gauge")
 		for i := range r.Zones {
 			z := &r.Zones[i]
-			fmt.Fprintf(bw, "%s{zone=%s} %s\n", name, label(z.Zone), num(value(z)))
+			fmt.Fprintf(bw, "%s{zone=%s} %s\n", name, PromLabel(z.Zone), num(value(z)))
 		}
 	}
 	zoneGauge("srvctl_audit_zone_status", "Monitoring Plugins level of the zone: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.", func(z *Zone) float64 { return float64(z.Level) })
@@ -220,13 +224,13 @@ func WritePrometheus(w io.Writer, r *Report) error {
 	metric("srvctl_audit_target_up", "1 if the target answered as a KMS host (or accepted the connection with probe: tcp).", "gauge")
 	for _, t := range targets {
 		if t.Probed {
-			fmt.Fprintf(bw, "srvctl_audit_target_up{target=%s,port=\"%d\"} %s\n", label(t.Target.Host), t.Target.Port, num(b2f(t.Live)))
+			fmt.Fprintf(bw, "srvctl_audit_target_up{target=%s,port=\"%d\"} %s\n", PromLabel(t.Target.Host), t.Target.Port, num(b2f(t.Live)))
 		}
 	}
 	metric("srvctl_audit_target_probe_seconds", "Time to the fastest live answer of the target, or to the failure.", "gauge")
 	for _, t := range targets {
 		if t.Probed && len(t.Addrs) > 0 {
-			fmt.Fprintf(bw, "srvctl_audit_target_probe_seconds{target=%s,port=\"%d\"} %s\n", label(t.Target.Host), t.Target.Port, num(latency(t).Seconds()))
+			fmt.Fprintf(bw, "srvctl_audit_target_probe_seconds{target=%s,port=\"%d\"} %s\n", PromLabel(t.Target.Host), t.Target.Port, num(latency(t).Seconds()))
 		}
 	}
 	metric("srvctl_audit_last_run_timestamp_seconds", "When the audit started (Unix time).", "gauge")
@@ -262,8 +266,8 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// label quotes a label value for the exposition format.
-func label(s string) string {
+// PromLabel quotes a label value for the Prometheus exposition format.
+func PromLabel(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s) + `"`
 }
 

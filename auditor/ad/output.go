@@ -173,8 +173,8 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	s := r.Summarize()
 	fmt.Fprintf(bw, "\nAD audit %s: %s (%d not in the directory): %d OK, %d WARNING, %d CRITICAL, %d UNKNOWN; %s; host × zone: %d can update, %d dnsRecord only, %d cannot, %d unknown; %s\n",
-		r.Level, plural(s.Zones, "zone"), s.NotIntegrated, s.OK, s.Warning, s.Critical, s.Unknown, plural(s.Hosts, "host"),
-		s.CanUpdate, s.RecordOnly, s.CannotUpdate, s.UnknownAccess, plural(int(r.Operations), "LDAP operation"))
+		r.Level, auditor.Plural(s.Zones, "zone"), s.NotIntegrated, s.OK, s.Warning, s.Critical, s.Unknown, auditor.Plural(s.Hosts, "host"),
+		s.CanUpdate, s.RecordOnly, s.CannotUpdate, s.UnknownAccess, auditor.Plural(int(r.Operations), "LDAP operation"))
 	return bw.Flush()
 }
 
@@ -199,13 +199,6 @@ func orNone(s string) string {
 	return s
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // jsonReport is the JSON form: the report plus its summary. Field names
 // are a public interface: add fields, never remove or rename one.
 type jsonReport struct {
@@ -228,7 +221,7 @@ func WriteNagios(w io.Writer, r *Report) error {
 	s := r.Summarize()
 	var text string
 	if r.Level == auditor.OK {
-		text = fmt.Sprintf("%s OK, %d host-zone pairs can update", plural(s.Zones, "zone"), s.CanUpdate)
+		text = fmt.Sprintf("%s OK, %d host-zone pairs can update", auditor.Plural(s.Zones, "zone"), s.CanUpdate)
 	} else {
 		var parts []string
 		for _, lvl := range []auditor.Level{auditor.Critical, auditor.Unknown, auditor.Warning} {
@@ -245,7 +238,7 @@ func WriteNagios(w io.Writer, r *Report) error {
 				}
 			}
 			if len(names) > 0 {
-				parts = append(parts, fmt.Sprintf("%s: %s", lvl, joinShort(names, 5)))
+				parts = append(parts, fmt.Sprintf("%s: %s", lvl, auditor.JoinShort(names, 5)))
 			}
 		}
 		text = strings.Join(parts, "; ")
@@ -297,13 +290,6 @@ func nagiosFindings(w *bufio.Writer, indent string, fs []Finding) {
 // starts performance data.
 func oneLine(s string) string { return strings.NewReplacer("|", "/", "\n", " ").Replace(s) }
 
-func joinShort(names []string, n int) string {
-	if len(names) <= n {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
-}
-
 // WritePrometheus writes the report in the Prometheus text exposition
 // format, for node_exporter's textfile collector. Every series is written
 // once: node_exporter drops a file that repeats one. Records carry their
@@ -325,31 +311,31 @@ func WritePrometheus(w io.Writer, r *Report) error {
 	metric("srvctl_ad_host_can_update", "1 if the host may add and delete the zone's SRV records in Active Directory.")
 	for _, z := range r.Zones {
 		for _, h := range z.Hosts {
-			sample(fmt.Sprintf("srvctl_ad_host_can_update{zone=%s,host=%s}", label(z.Zone), label(h.Host)), b2i(h.CanUpdate))
+			sample(fmt.Sprintf("srvctl_ad_host_can_update{zone=%s,host=%s}", auditor.PromLabel(z.Zone), auditor.PromLabel(h.Host)), b2i(h.CanUpdate))
 		}
 	}
 	metric("srvctl_ad_host_owner", "1 if the host's account owns the zone's SRV node.")
 	for _, z := range r.Zones {
 		for _, h := range z.Hosts {
-			sample(fmt.Sprintf("srvctl_ad_host_owner{zone=%s,host=%s}", label(z.Zone), label(h.Host)), b2i(h.Owner))
+			sample(fmt.Sprintf("srvctl_ad_host_owner{zone=%s,host=%s}", auditor.PromLabel(z.Zone), auditor.PromLabel(h.Host)), b2i(h.Owner))
 		}
 	}
 	metric("srvctl_ad_zone_status", "Monitoring Plugins level of the zone: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
 	for _, z := range r.Zones {
-		sample(fmt.Sprintf("srvctl_ad_zone_status{zone=%s}", label(z.Zone)), int(z.Level))
+		sample(fmt.Sprintf("srvctl_ad_zone_status{zone=%s}", auditor.PromLabel(z.Zone)), int(z.Level))
 	}
 	metric("srvctl_ad_zone_integrated", "1 if the zone is in the directory.")
 	for _, z := range r.Zones {
-		sample(fmt.Sprintf("srvctl_ad_zone_integrated{zone=%s}", label(z.Zone)), b2i(z.Partition != ""))
+		sample(fmt.Sprintf("srvctl_ad_zone_integrated{zone=%s}", auditor.PromLabel(z.Zone)), b2i(z.Partition != ""))
 	}
 	metric("srvctl_ad_zone_aging", "1 if the zone ages records: only then do refreshes move a record's TimeStamp.")
 	for _, z := range r.Zones {
 		if z.Partition != "" {
-			sample(fmt.Sprintf("srvctl_ad_zone_aging{zone=%s}", label(z.Zone)), b2i(z.Aging))
+			sample(fmt.Sprintf("srvctl_ad_zone_aging{zone=%s}", auditor.PromLabel(z.Zone)), b2i(z.Aging))
 		}
 	}
 	record := func(name string, rf Refresh) string {
-		return fmt.Sprintf("%s{zone=%s,target=%s,port=\"%d\",priority=\"%d\",weight=\"%d\"}", name, label(rf.Zone), label(rf.Target), rf.Port, rf.Priority, rf.Weight)
+		return fmt.Sprintf("%s{zone=%s,target=%s,port=\"%d\",priority=\"%d\",weight=\"%d\"}", name, auditor.PromLabel(rf.Zone), auditor.PromLabel(rf.Target), rf.Port, rf.Priority, rf.Weight)
 	}
 	metric("srvctl_ad_record_refresh_timestamp_seconds", "When a dynamic update last refreshed the record (Unix time, to the hour); only for zones that age records, static records left out.")
 	for _, rf := range r.Refreshes() {
@@ -386,7 +372,7 @@ func WritePrometheus(w io.Writer, r *Report) error {
 	for _, k := range Kinds() {
 		for _, lvl := range []auditor.Level{auditor.OK, auditor.Warning, auditor.Critical, auditor.Unknown} {
 			if n, ok := counts[key{k, lvl}]; ok {
-				sample(fmt.Sprintf("srvctl_ad_findings{kind=%s,level=%s}", label(string(k)), label(lvl.String())), n)
+				sample(fmt.Sprintf("srvctl_ad_findings{kind=%s,level=%s}", auditor.PromLabel(string(k)), auditor.PromLabel(lvl.String())), n)
 			}
 		}
 	}
@@ -406,9 +392,4 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// label quotes a label value for the exposition format.
-func label(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s) + `"`
 }
