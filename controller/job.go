@@ -325,7 +325,7 @@ func (j *Job) Run(ctx context.Context) (res Result) {
 	res.addPlans(r.Apply(ctx, j.zones))
 	// GSS-TSIG contexts live for one run: delete them on the servers.
 	if rb, ok := j.backends[config.DefaultBackend].(*rfc2136.Backend); ok {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*cfg.Timeout) // each account: 2 timeouts
 		if err := rb.EndRun(dctx); err != nil {
 			j.log.Warn("GSS-TSIG contexts not deleted on the server (they expire there)", zap.Error(err))
 		}
