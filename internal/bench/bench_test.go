@@ -168,35 +168,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 func BenchmarkAudit(b *testing.B) {
 	bin := srvctlBinary(b, b.TempDir())
 	const n = 5000
-	var kms [3]*kmstest.Server
-	hostRecords := []string{}
-	for i := range kms {
-		kms[i] = kmstest.Start(b)
-		hostRecords = append(hostRecords, fmt.Sprintf("kms%d.hosts.bench. 300 IN A 127.0.0.1", i))
-	}
-	names := zoneNames(n)
-	records := map[string][]string{"hosts.bench": hostRecords}
-	for _, z := range names {
-		for i, k := range kms {
-			records[z] = append(records[z], fmt.Sprintf("_vlmcs._tcp.%s 3600 IN SRV %d 100 %d kms%d.hosts.bench.", z, i, k.Port, i))
-		}
-	}
-	srv := bindtest.Start(b, bindtest.Options{Zones: names, Static: []string{"hosts.bench"}, Records: records})
+	kms, srv, names := kmsWorld(b, n, true)
 	dir := b.TempDir()
-	var sb strings.Builder
-	sb.WriteString("hosts:\n")
-	for i, k := range kms {
-		fmt.Fprintf(&sb, "  - name: kms%d.hosts.bench\n    port: %d\n    priority: %d\n    weight: 100\n", i, k.Port, i)
-	}
-	fmt.Fprintf(&sb, "keys:\n  - name: %s\n    secret_file: %s\n", key, srv.KeyFile(key))
-	fmt.Fprintf(&sb, "audit:\n  resolver: %s\n  state_file: %s\nzones:\n", srv.Addr, filepath.Join(dir, "state.json"))
-	for _, z := range names {
-		fmt.Fprintf(&sb, "  - name: %s\n    server: %s\n    key: %s\n    audit_servers: [%s]\n", z, srv.Addr, key, srv.Addr)
-	}
-	cfg := filepath.Join(dir, "srvctl.yaml")
-	if err := os.WriteFile(cfg, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfg := kmsConfig(b, dir, srv, kms, names, "")
 	for range b.N {
 		before := kms[0].Binds() + kms[1].Binds() + kms[2].Binds()
 		cmd := exec.Command(bin, "-c", cfg, "--log-level", "warn", "audit", "-o", "json", "--prometheus-file", filepath.Join(dir, "srvctl.prom"))
@@ -223,4 +197,50 @@ func BenchmarkAudit(b *testing.B) {
 		b.Logf("audit of %d zones naming 3 targets: -o json %v wall (queries and probes %v; process start and config load alone %v), -o nagios %v, %d probes, %.1f MiB",
 			n, wall.Round(time.Millisecond), rep.Duration.Round(time.Millisecond), validate.Round(time.Millisecond), nagios.Round(time.Millisecond), probes, rss)
 	}
+}
+
+// kmsWorld starts 3 KMS responders and a named with n zones and the zone
+// hosts.bench, where kms0..2.hosts.bench resolve to 127.0.0.1; with
+// published, every zone already serves their 3 records.
+func kmsWorld(b *testing.B, n int, published bool) ([3]*kmstest.Server, *bindtest.Server, []string) {
+	b.Helper()
+	var kms [3]*kmstest.Server
+	var hostRecords []string
+	for i := range kms {
+		kms[i] = kmstest.Start(b)
+		hostRecords = append(hostRecords, fmt.Sprintf("kms%d.hosts.bench. 300 IN A 127.0.0.1", i))
+	}
+	names := zoneNames(n)
+	records := map[string][]string{"hosts.bench": hostRecords}
+	if published {
+		for _, z := range names {
+			for i, k := range kms {
+				records[z] = append(records[z], fmt.Sprintf("_vlmcs._tcp.%s 3600 IN SRV %d 100 %d kms%d.hosts.bench.", z, i, k.Port, i))
+			}
+		}
+	}
+	srv := bindtest.Start(b, bindtest.Options{Zones: names, Static: []string{"hosts.bench"}, Records: records})
+	return kms, srv, names
+}
+
+// kmsConfig writes the config of a kmsWorld into dir (the state file
+// there too), with extra top-level settings first, and returns its path.
+func kmsConfig(b *testing.B, dir string, srv *bindtest.Server, kms [3]*kmstest.Server, names []string, extra string) string {
+	b.Helper()
+	var sb strings.Builder
+	sb.WriteString(extra)
+	sb.WriteString("hosts:\n")
+	for i, k := range kms {
+		fmt.Fprintf(&sb, "  - name: kms%d.hosts.bench\n    port: %d\n    priority: %d\n    weight: 100\n", i, k.Port, i)
+	}
+	fmt.Fprintf(&sb, "keys:\n  - name: %s\n    secret_file: %s\n", key, srv.KeyFile(key))
+	fmt.Fprintf(&sb, "audit:\n  resolver: %s\n  state_file: %s\nzones:\n", srv.Addr, filepath.Join(dir, "state.json"))
+	for _, z := range names {
+		fmt.Fprintf(&sb, "  - name: %s\n    server: %s\n    key: %s\n    audit_servers: [%s]\n", z, srv.Addr, key, srv.Addr)
+	}
+	cfg := filepath.Join(dir, "srvctl.yaml")
+	if err := os.WriteFile(cfg, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return cfg
 }

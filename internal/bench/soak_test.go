@@ -9,15 +9,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/srvctl/srvctl/internal/bindtest"
-	"github.com/srvctl/srvctl/internal/kmstest"
 )
 
 // soakSample is what /metrics says between two runs.
@@ -43,14 +39,7 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	bin := srvctlBinary(b, b.TempDir())
 	const n = 5000
-	var kms [3]*kmstest.Server
-	var hostRecords []string
-	for i := range kms {
-		kms[i] = kmstest.Start(b)
-		hostRecords = append(hostRecords, fmt.Sprintf("kms%d.hosts.bench. 300 IN A 127.0.0.1", i))
-	}
-	names := zoneNames(n)
-	srv := bindtest.Start(b, bindtest.Options{Zones: names, Static: []string{"hosts.bench"}, Records: map[string][]string{"hosts.bench": hostRecords}})
+	kms, srv, names := kmsWorld(b, n, false)
 	dir := b.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,20 +47,7 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	listen := l.Addr().String()
 	l.Close()
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "schedule: \"@every 3s\"\nlisten: %s\nhosts:\n", listen)
-	for i, k := range kms {
-		fmt.Fprintf(&sb, "  - name: kms%d.hosts.bench\n    port: %d\n    priority: %d\n    weight: 100\n", i, k.Port, i)
-	}
-	fmt.Fprintf(&sb, "keys:\n  - name: %s\n    secret_file: %s\n", key, srv.KeyFile(key))
-	fmt.Fprintf(&sb, "audit:\n  resolver: %s\n  state_file: %s\nzones:\n", srv.Addr, filepath.Join(dir, "state.json"))
-	for _, z := range names {
-		fmt.Fprintf(&sb, "  - name: %s\n    server: %s\n    key: %s\n    audit_servers: [%s]\n", z, srv.Addr, key, srv.Addr)
-	}
-	cfg := filepath.Join(dir, "srvctl.yaml")
-	if err := os.WriteFile(cfg, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfg := kmsConfig(b, dir, srv, kms, names, fmt.Sprintf("schedule: \"@every 3s\"\nlisten: %s\n", listen))
 
 	for range b.N {
 		var stderr bytes.Buffer
