@@ -35,18 +35,8 @@ in the directory with what the zone's DNS servers answer.
 
 Exit status follows the Monitoring Plugins convention: 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN (also when the directory cannot be read).`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return g.unknown(o, fmt.Errorf("audit ad takes no arguments, got %q", args))
-			}
-			return nil
-		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return g.unknown(o, err) })
-	f := cmd.Flags()
-	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json, nagios or prometheus")
-	f.StringVar(&o.prometheusFile, "prometheus-file", "", "also write the figures to this node_exporter textfile (atomically)")
+	g.monitoringFlags(cmd, o, "audit ad")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return g.runAuditAD(cmd, o) }
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -256,4 +257,23 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestAuditADUsage: usage errors of audit ad are UNKNOWN (3), with a
+// nagios status line when -o nagios is asked for, like audit's.
+func TestAuditADUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-c", "/nonexistent", "audit", "ad", "extra", "-o", "nagios"},
+		{"-c", "/nonexistent", "audit", "ad", "--bogus"},
+		{"-c", "/nonexistent", "audit", "ad", "-o", "xml"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb, env)
+		if code != 3 {
+			t.Errorf("srvctl %v: exit %d, want 3\n%s%s", args, code, out.String(), errb.String())
+		}
+		if slices.Contains(args, "nagios") && !strings.HasPrefix(out.String(), "SRVCTL AUDIT UNKNOWN - audit ad takes no arguments") {
+			t.Errorf("srvctl %v: stdout %q, want the UNKNOWN status line", args, out.String())
+		}
+	}
 }

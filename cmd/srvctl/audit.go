@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/srvctl/srvctl/auditor"
@@ -40,27 +41,34 @@ reports per zone what clients experience, with the findings behind it.
 Exit status follows the Monitoring Plugins convention for every output:
 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a bad config, a state file
 another audit holds, or a failure to write the report).`,
-		// A usage error is UNKNOWN (3) for a monitoring system, not
-		// WARNING (1).
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return g.unknown(o, fmt.Errorf("audit takes no arguments, got %q", args))
-			}
-			return nil
-		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return g.unknown(o, err) })
-	f := cmd.Flags()
-	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json, nagios or prometheus")
+	f := g.monitoringFlags(cmd, o, "audit")
 	f.StringVar(&o.stateFile, "state-file", "", "probe history (default audit.state_file, /var/lib/srvctl/state.json)")
 	f.BoolVar(&o.noState, "no-state", false, "neither read nor write the probe history (no stale detection)")
-	f.StringVar(&o.prometheusFile, "prometheus-file", "", "also write the figures to this node_exporter textfile (atomically)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		return g.runAudit(cmd, o)
 	}
 	cmd.AddCommand(newAuditADCmd(g))
 	return cmd
+}
+
+// monitoringFlags gives an audit command (audit, audit ad) the
+// Monitoring Plugins treatment of usage errors, which are UNKNOWN (3) for
+// a monitoring system, not WARNING (1) — extra arguments and bad flags
+// alike — and the flags they share: --zone, -o, --prometheus-file.
+func (g *globals) monitoringFlags(cmd *cobra.Command, o *auditOptions, name string) *pflag.FlagSet {
+	cmd.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return g.unknown(o, fmt.Errorf("%s takes no arguments, got %q", name, args))
+		}
+		return nil
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return g.unknown(o, err) })
+	f := cmd.Flags()
+	f.StringArrayVar(&o.zones, "zone", nil, "only this zone (repeatable)")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json, nagios or prometheus")
+	f.StringVar(&o.prometheusFile, "prometheus-file", "", "also write the figures to this node_exporter textfile (atomically)")
+	return f
 }
 
 // unknown is the audit's failure to run: exit 3, and for nagios a status
